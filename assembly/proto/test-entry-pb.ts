@@ -1,0 +1,2 @@
+import "../runtime/fatal";
+export * from "./test-exports";
