@@ -7,8 +7,12 @@ import { generate } from "./gen-tlv-codec.mjs";
 const BUDGET = 32 * 1024;
 
 generate();
-for (const target of ["release", "test"]) {
-  execFileSync("npx", ["asc", "--config", "asconfig.json", "--target", target], { stdio: "inherit" });
+function run(cmd, args, opts) {
+  try { execFileSync(cmd, args, opts); } catch { console.error(`build failed: ${cmd} ${args.join(" ")}`); process.exit(1); }
+}
+const entries = { release: "assembly/index.ts", test: "assembly/test-entry.ts" };
+for (const [target, entry] of Object.entries(entries)) {
+  run("npx", ["asc", entry, "--config", "asconfig.json", "--target", target], { stdio: "inherit" });
 }
 const size = statSync("build/agent.wasm").size;
 console.log(`build/agent.wasm: ${size} bytes (budget ${BUDGET}, ${size <= BUDGET ? "within" : "OVER"} budget)`);

@@ -1,0 +1,77 @@
+// Which TLVs this device serves and where each one's rows come from. A
+// source fills row `row` (0-based) of its TLV into a cleared struct and
+// returns false when there is no such row; single TLVs have only row 0.
+import { PB_MAX_STRUCT, TlvIndex, DeviceID, HardwareDesc, InterfaceDesc, IPAddress, CurrentTime, Uptime } from "../generated/csmp";
+import { pbClear, pbTlvDesc } from "../proto/codec";
+import { tlvPutMessage, twPos, twBegin, twEnd } from "../tlv/framing";
+import { tlvIdPen, tlvIdType, writeTlvId } from "../tlv/tlvid";
+import { fillDeviceId, fillHardwareDesc } from "../device/identity";
+import { fillInterfaceDesc, fillIpAddress } from "../device/interfaces";
+import { fillCurrentTime, fillUptime } from "./clock";
+
+type RowSource = (row: i32, s: usize) => bool;
+
+/** The TLV ids served, in TlvIndex order. */
+const SERVED: StaticArray<u32> = [
+  TlvIndex.tlv(), DeviceID.tlv(), HardwareDesc.tlv(), InterfaceDesc.tlv(),
+  IPAddress.tlv(), CurrentTime.tlv(), Uptime.tlv(),
+];
+
+function sourceOf(id: u64): RowSource | null {
+  if (tlvIdPen(id) != 0) return null;
+  switch (tlvIdType(id)) {
+    case 2: return fillDeviceId;
+    case 11: return fillHardwareDesc;
+    case 12: return fillInterfaceDesc;
+    case 16: return fillIpAddress;
+    case 18: return fillCurrentTime;
+    case 22: return fillUptime;
+  }
+  return null;
+}
+
+const scratch = memory.data(PB_MAX_STRUCT);
+
+/**
+ * Appends every row of TLV `id` at the TLV writer. Returns 1 when written,
+ * 0 when the device does not serve it, -1 when it did not fit (then nothing
+ * of it is kept, unless `first`: an answer that starts with a table too big
+ * for one datagram carries the rows that fit rather than nothing).
+ */
+export function emitTlv(id: u64, first: bool): i32 {
+  if (id == <u64>TlvIndex.tlv()) return emitTlvIndex() ? 1 : -1;
+  const source = sourceOf(id);
+  if (source == null) return 0;
+  const type = tlvIdType(id);
+  const desc = pbTlvDesc(type);
+  const start = twPos;
+  let row = 0;
+  while (true) {
+    pbClear(desc, scratch);
+    if (!source(row, scratch)) break;
+    if (!tlvPutMessage(type, 0, desc, scratch)) {
+      if (!first || row == 0) tlvRewind(start);
+      return -1;
+    }
+    row++;
+  }
+  return 1;
+}
+
+// Text of the ids in TlvIndex: at most 22 bytes each.
+const idText = memory.data(32 * 24);
+
+/** Appends TlvIndex listing every served TLV id. */
+export function emitTlvIndex(): bool {
+  const index = changetype<TlvIndex>(scratch);
+  index.clear();
+  let p = idText;
+  for (let i = 0; i < SERVED.length; i++) {
+    const end = writeTlvId(p, SERVED[i]);
+    index.addTlvid(p, <i32>(end - p));
+    p = end;
+  }
+  return tlvPutMessage(TlvIndex.tlv(), 0, TlvIndex.desc(), scratch);
+}
+
+function tlvRewind(to: usize): void { twBegin(to, <i32>(twEnd - to)); }

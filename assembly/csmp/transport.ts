@@ -1,0 +1,81 @@
+// Datagram plumbing between the host and the CoAP layers: the receive,
+// address and transmit buffers, message IDs, and RFC 7252's rules for
+// rejecting what cannot be processed.
+import { pal_udp_send, pal_random } from "../pal";
+import {
+  coapParse, COAP_OK, COAP_IGNORE, COAP_FORMAT_ERROR, COAP_BAD_OPTION,
+  coapType, coapMid, coapTokenPtr, coapTokenLen, coapIsRequest, coapIsEmpty, coapBadOption,
+} from "../coap/message";
+import { coapBegin, coapEmpty, coapFinish } from "../coap/builder";
+import { COAP_TYPE_CON, COAP_TYPE_NON, COAP_TYPE_ACK, COAP_TYPE_RST, COAP_CODE_BAD_OPTION } from "../coap/codes";
+import { logBegin, logStr, logU, logEnd, LOG_DEBUG, LOG_WARN } from "../runtime/log";
+import { handleRequest } from "./server";
+
+/** Largest datagram the agent takes: the IPv6 minimum MTU (RFC 8200). */
+export const RX_CAP: i32 = 1280;
+export const rxBuf = memory.data(RX_CAP);
+/** Source address (16 bytes) then destination address (16 bytes) of the datagram in rxBuf. */
+export const addrBuf = memory.data(32);
+export const TX_CAP: i32 = 1280;
+export const txBuf = memory.data(TX_CAP);
+
+/** The current datagram's peer: answers go back here. */
+export let peerPort: i32 = 0;
+export let localPort: i32 = 0;
+
+let nextMid: i32 = -1;
+
+/** A fresh message ID for a message the agent originates (random start, RFC 7252 section 4.4). */
+export function newMessageId(): i32 {
+  if (nextMid < 0) {
+    pal_random(txBuf, 2);
+    nextMid = load<u16>(txBuf);
+  }
+  nextMid = (nextMid + 1) & 0xffff;
+  return nextMid;
+}
+
+/** Sends len bytes of txBuf to the current datagram's source. */
+export function replyToPeer(len: i32): void {
+  if (len <= 0) return;
+  const rc = pal_udp_send(addrBuf, peerPort, txBuf, len);
+  if (rc < 0) { logBegin(); logStr("udp send failed: "); logU(<u64>(-rc)); logEnd(LOG_WARN); }
+}
+
+function reject(why: string): void {
+  logBegin(); logStr("rejected datagram: "); logStr(why); logEnd(LOG_DEBUG);
+  // RFC 7252 sections 4.2/4.3: a rejected CON gets a RST, anything else is dropped.
+  if (coapType == COAP_TYPE_CON) replyToPeer(coapEmpty(txBuf, TX_CAP, COAP_TYPE_RST, coapMid));
+}
+
+export function onDatagram(len: i32, srcPort: i32, dstPort: i32): void {
+  if (len < 0 || len > RX_CAP) { logBegin(); logStr("datagram length out of range"); logEnd(LOG_WARN); return; }
+  peerPort = srcPort;
+  localPort = dstPort;
+  const rc = coapParse(rxBuf, len);
+  if (rc == COAP_IGNORE) return;
+  if (rc == COAP_FORMAT_ERROR) { reject("CoAP format error"); return; }
+  if (rc == COAP_BAD_OPTION) {
+    if (coapType == COAP_TYPE_CON && coapIsRequest()) {
+      logBegin(); logStr("4.02 Bad Option: unrecognized critical option "); logU(coapBadOption); logEnd(LOG_DEBUG);
+      coapBegin(txBuf, TX_CAP, COAP_TYPE_ACK, COAP_CODE_BAD_OPTION, coapMid, coapTokenPtr, coapTokenLen);
+      replyToPeer(coapFinish(0));
+    } else {
+      reject("unrecognized critical option");
+    }
+    return;
+  }
+  if (rc != COAP_OK) return;
+  if (coapIsEmpty()) {
+    // A CoAP ping (empty CON) is answered with RST (section 4.3); empty ACK/RST need nothing from the server.
+    if (coapType == COAP_TYPE_CON) replyToPeer(coapEmpty(txBuf, TX_CAP, COAP_TYPE_RST, coapMid));
+    return;
+  }
+  if (coapIsRequest()) {
+    if (coapType == COAP_TYPE_CON || coapType == COAP_TYPE_NON) handleRequest();
+    else reject("request in an ACK or RST");
+    return;
+  }
+  // Responses: the device's own requests (registration, reports) are handled by the CSMP client.
+  logBegin(); logStr("response with no pending request, mid "); logU(coapMid); logEnd(LOG_DEBUG);
+}
