@@ -3,3 +3,4 @@
 export * from "./index";
 export * from "./coap/test-exports";
 export * from "./proto/test-exports";
+export * from "./tlv/test-exports";
