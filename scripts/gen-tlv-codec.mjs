@@ -132,6 +132,8 @@ function emitTable(infos) {
 function emitAccessors(m, descOffset) {
   const L = [];
   const self = "changetype<usize>(this)";
+  L.push(`/** Bytes of a ${m.name} struct (for memory.data). */`);
+  L.push(`export const ${m.name}_SIZE: i32 = ${m.size};`);
   L.push(`/** ${m.tlv !== undefined ? `TLV ${m.tlv}` : "nested message"}: a view over a ${m.size}-byte struct. */`);
   L.push(`@unmanaged export class ${m.name} {`);
   L.push(`  @inline static desc(): usize { return PB_TABLE + ${descOffset.get(m.name)}; }`);

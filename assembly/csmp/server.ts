@@ -2,6 +2,10 @@
 //   GET /c            -> TlvIndex (the TLV ids this device serves)
 //   GET /c?q=11+12+16 -> exactly the listed TLVs the device has, in that order
 //   GET /c/{tlvId}    -> that TLV
+//   POST /c           -> settings and commands (post.ts)
+// Query options: q (TLV ids), a (answer asynchronously after a random
+// 0..a seconds, as a NON POST to <nms>/c) and r (send that answer to this
+// URL instead). Multicast requests are never answered directly.
 // Answers echo the request's token; a CON gets a piggybacked ACK with its
 // message ID, a NON a NON. The answer fills the payload budget (config mtu)
 // with whole TLVs and stops at the first that does not fit: the NMS asks
@@ -10,12 +14,17 @@ import {
   coapType, coapCode, coapMid, coapTokenPtr, coapTokenLen,
   coapOptionFirst, coapOptionNext, coapOptPtr, coapOptLen,
 } from "../coap/message";
-import { coapBegin, coapPayloadStart, coapPayloadRoom, coapFinish } from "../coap/builder";
+import { coapBegin, coapPayloadStart, coapPayloadRoom, coapFinish, coapEmpty } from "../coap/builder";
 import {
   COAP_TYPE_CON, COAP_TYPE_ACK, COAP_TYPE_NON, COAP_CODE_GET, COAP_CODE_POST,
   COAP_CODE_CONTENT, COAP_CODE_BAD_REQUEST, COAP_CODE_NOT_FOUND, COAP_CODE_METHOD_NOT_ALLOWED,
-  COAP_CODE_NOT_IMPLEMENTED, COAP_OPT_URI_PATH, COAP_OPT_URI_QUERY,
+  COAP_CODE_CHANGED, COAP_CODE_UNAUTHORIZED, COAP_CODE_FORBIDDEN, COAP_OPT_URI_PATH, COAP_OPT_URI_QUERY,
 } from "../coap/codes";
+import { processPost, POST_OK, POST_UNAUTHORIZED, POST_FORBIDDEN, POST_NOT_FOR_US } from "./post";
+import { asyncReset, asyncTo, asyncAddId, asyncSchedule, asyncHasIds } from "./describe";
+import { SIG_POST } from "./signature-settings";
+import { parseCoapUrl, urlAddr, urlPort } from "./url";
+import { viewDecimal } from "../util/text";
 import { txBuf, TX_CAP, replyToPeer, newMessageId } from "./transport";
 import { twBegin, twPos } from "../tlv/framing";
 import { parseTlvId } from "../tlv/tlvid";
@@ -30,6 +39,9 @@ const MAX_QUERY_IDS = 64;
 const queryIds = memory.data(MAX_QUERY_IDS * 8);
 let queryCount = 0;
 let hasQuery = false;
+let asyncDelay: i64 = -1;   // the `a` option in seconds, -1 when absent
+let replyUrl = false;       // an `r` option named where the answer goes
+let multicast = false;
 
 function answer(code: i32): void {
   const type = coapType == COAP_TYPE_CON ? COAP_TYPE_ACK : COAP_TYPE_NON;
@@ -39,6 +51,8 @@ function answer(code: i32): void {
 
 function answerEmpty(code: i32, why: string): void {
   logBegin(); logStr("request answered "); logU(<u64>(code >> 5)); logStr("."); logU(<u64>(code & 31)); logStr(": "); logStr(why); logEnd(LOG_DEBUG);
+  // RFC 7252 section 8.1: no error answers to multicast requests.
+  if (multicast) return;
   answer(code);
   replyToPeer(coapFinish(0));
 }
@@ -66,12 +80,21 @@ function addQueryIds(p: usize, end: usize): bool {
 function parseQuery(): bool {
   queryCount = 0;
   hasQuery = false;
+  asyncDelay = -1;
+  replyUrl = false;
   let more = coapOptionFirst(COAP_OPT_URI_QUERY);
   while (more) {
     const p = coapOptPtr, n = coapOptLen;
-    if (n >= 2 && load<u8>(p) == 0x71 && load<u8>(p + 1) == 0x3d) { // "q="
+    const key = n >= 2 && load<u8>(p + 1) == 0x3d ? load<u8>(p) : 0;
+    if (key == 0x71) { // "q="
       hasQuery = true;
       if (!addQueryIds(p + 2, p + <usize>n)) return false;
+    } else if (key == 0x61) { // "a="
+      asyncDelay = viewDecimal(p + 2, n - 2);
+      if (asyncDelay < 0) return false;
+    } else if (key == 0x72) { // "r="
+      if (!parseCoapUrl(p + 2, n - 2)) return false;
+      replyUrl = true;
     } else {
       logBegin(); logStr("unsupported query: "); logBytes(p, n); logEnd(LOG_DEBUG);
       return false;
@@ -81,8 +104,10 @@ function parseQuery(): bool {
   return true;
 }
 
+let pathId: u64 = 0;
+
 /**
- * Resolves the Uri-Path: 0 for /c, 1 for /c/{id} (id queued in queryIds),
+ * Resolves the Uri-Path: 0 for /c, 1 for /c/{id} (the id in pathId),
  * -1 for a path the device does not serve, -2 for /c/{not an id}.
  */
 function routePath(): i32 {
@@ -92,28 +117,45 @@ function routePath(): i32 {
   const id = parseTlvId(coapOptPtr, coapOptLen);
   if (coapOptionNext()) return -1;
   if (id < 0) return -2;
-  store<u64>(queryIds, <u64>id);
+  pathId = <u64>id;
   return 1;
 }
 
-export function handleRequest(): void {
+export function handleRequest(isMulticast: bool): void {
+  multicast = isMulticast;
   const route = routePath();
   if (route == -1) { answerEmpty(COAP_CODE_NOT_FOUND, "no such resource"); return; }
-  if (coapCode == COAP_CODE_POST && route == 0) {
-    answerEmpty(COAP_CODE_NOT_IMPLEMENTED, "POST /c is not served by this build");
+  if (coapCode != COAP_CODE_GET && !(coapCode == COAP_CODE_POST && route == 0)) {
+    answerEmpty(COAP_CODE_METHOD_NOT_ALLOWED, "method not allowed");
     return;
   }
-  if (coapCode != COAP_CODE_GET) { answerEmpty(COAP_CODE_METHOD_NOT_ALLOWED, "method not allowed"); return; }
   if (route == -2) { answerEmpty(COAP_CODE_BAD_REQUEST, "bad TLV id in path"); return; }
+  if (!parseQuery()) { answerEmpty(COAP_CODE_BAD_REQUEST, "bad query"); return; }
   if (route == 1) {
+    // /c/{id}: the id came from the path; a q on top of it has no meaning.
+    if (hasQuery) { answerEmpty(COAP_CODE_BAD_REQUEST, "q on /c/{id}"); return; }
+    store<u64>(queryIds, pathId);
     queryCount = 1;
     hasQuery = true;
-    // A query on /c/{id} has nothing to add; reject it rather than guess.
-    if (coapOptionFirst(COAP_OPT_URI_QUERY)) { answerEmpty(COAP_CODE_BAD_REQUEST, "query on /c/{id}"); return; }
-  } else if (!parseQuery()) {
-    answerEmpty(COAP_CODE_BAD_REQUEST, "bad query");
+  }
+  if (asyncDelay >= 0 || replyUrl) {
+    // Answered later by a POST; a CON gets an empty ACK now (RFC 7252 section 5.2.2).
+    asyncReset();
+    if (replyUrl) asyncTo(urlAddr, urlPort);
+    if (coapType == COAP_TYPE_CON) replyToPeer(coapEmpty(txBuf, TX_CAP, COAP_TYPE_ACK, coapMid));
+    if (coapCode == COAP_CODE_POST) {
+      postCode(processPost(multicast, SIG_POST), false);
+      if (!asyncHasIds()) return;
+    } else if (!hasQuery) {
+      asyncAddId(1);
+    } else {
+      for (let i = 0; i < queryCount; i++) asyncAddId(load<u64>(queryIds + (<usize>i << 3)));
+    }
+    asyncSchedule(asyncDelay > 0 ? <u32>asyncDelay : 0);
     return;
   }
+  if (coapCode == COAP_CODE_POST) { postCode(processPost(multicast, SIG_POST), true); return; }
+  if (multicast) return; // a multicast GET without `a` has nobody to answer
 
   answer(COAP_CODE_CONTENT);
   const payload = coapPayloadStart();
@@ -128,4 +170,14 @@ export function handleRequest(): void {
     }
   }
   replyToPeer(coapFinish(<i32>(twPos - payload)));
+}
+
+/** Answers a processed POST (when `direct`: no `a` option made it asynchronous). */
+function postCode(outcome: i32, direct: bool): void {
+  if (outcome == POST_NOT_FOR_US) return;
+  if (!direct) return;
+  if (outcome == POST_OK) answerEmpty(COAP_CODE_CHANGED, "applied");
+  else if (outcome == POST_UNAUTHORIZED) answerEmpty(COAP_CODE_UNAUTHORIZED, "signature checks failed");
+  else if (outcome == POST_FORBIDDEN) answerEmpty(COAP_CODE_FORBIDDEN, "not accepted this way");
+  else answerEmpty(COAP_CODE_BAD_REQUEST, "malformed payload");
 }

@@ -1,27 +1,35 @@
 // Which TLVs this device serves and where each one's rows come from. A
 // source fills row `row` (0-based) of its TLV into a cleared struct and
 // returns false when there is no such row; single TLVs have only row 0.
-import { PB_MAX_STRUCT, TlvIndex, DeviceID, HardwareDesc, InterfaceDesc, IPAddress, CurrentTime, Uptime } from "../generated/csmp";
+import { PB_MAX_STRUCT, TlvIndex } from "../generated/csmp";
 import { pbClear, pbTlvDesc } from "../proto/codec";
 import { tlvPutMessage, twPos, twBegin, twEnd } from "../tlv/framing";
 import { tlvIdPen, tlvIdType, writeTlvId } from "../tlv/tlvid";
 import { fillDeviceId, fillHardwareDesc } from "../device/identity";
 import { fillInterfaceDesc, fillIpAddress } from "../device/interfaces";
 import { fillCurrentTime, fillUptime } from "./clock";
+import { fillSessionId } from "./session";
+import { fillGroupInfo } from "./groups";
+import { fillReportSubscribe } from "./reporting";
+import { fillNmsSettings, fillNmsStatus } from "./registration";
+import { fillSignatureSettings } from "./signature-settings";
 
 type RowSource = (row: i32, s: usize) => bool;
 
 /** The TLV ids served, in TlvIndex order. */
-const SERVED: StaticArray<u32> = [
-  TlvIndex.tlv(), DeviceID.tlv(), HardwareDesc.tlv(), InterfaceDesc.tlv(),
-  IPAddress.tlv(), CurrentTime.tlv(), Uptime.tlv(),
-];
+const SERVED: StaticArray<u32> = [1, 2, 7, 11, 12, 13, 16, 18, 22, 42, 43, 58, 79];
 
 function sourceOf(id: u64): RowSource | null {
   if (tlvIdPen(id) != 0) return null;
   switch (tlvIdType(id)) {
     case 2: return fillDeviceId;
+    case 7: return fillSessionId;
     case 11: return fillHardwareDesc;
+    case 13: return fillReportSubscribe;
+    case 42: return fillNmsSettings;
+    case 43: return fillNmsStatus;
+    case 58: return fillGroupInfo;
+    case 79: return fillSignatureSettings;
     case 12: return fillInterfaceDesc;
     case 16: return fillIpAddress;
     case 18: return fillCurrentTime;

@@ -10,6 +10,9 @@ import { coapBegin, coapEmpty, coapFinish } from "../coap/builder";
 import { COAP_TYPE_CON, COAP_TYPE_NON, COAP_TYPE_ACK, COAP_TYPE_RST, COAP_CODE_BAD_OPTION } from "../coap/codes";
 import { logBegin, logStr, logU, logEnd, LOG_DEBUG, LOG_WARN } from "../runtime/log";
 import { handleRequest } from "./server";
+import { registrationAwaits, registrationAwaitsSeparate } from "./registration";
+import { onRegistrationReply } from "./registration-reply";
+import { ipv6IsMulticast } from "../util/ipv6";
 
 /** Largest datagram the agent takes: the IPv6 minimum MTU (RFC 8200). */
 export const RX_CAP: i32 = 1280;
@@ -72,10 +75,17 @@ export function onDatagram(len: i32, srcPort: i32, dstPort: i32): void {
     return;
   }
   if (coapIsRequest()) {
-    if (coapType == COAP_TYPE_CON || coapType == COAP_TYPE_NON) handleRequest();
+    if (coapType == COAP_TYPE_CON || coapType == COAP_TYPE_NON) handleRequest(ipv6IsMulticast(addrBuf + 16));
     else reject("request in an ACK or RST");
     return;
   }
-  // Responses: the device's own requests (registration, reports) are handled by the CSMP client.
+  // A response. The device's only CON request is registration, answered in
+  // the ACK (piggybacked) or, after an empty ACK, in a CON of its own that we
+  // acknowledge (section 5.2.2). Device requests carry no token.
+  if (coapType == COAP_TYPE_CON) replyToPeer(coapEmpty(txBuf, TX_CAP, COAP_TYPE_ACK, coapMid));
+  if (coapType == COAP_TYPE_ACK ? registrationAwaits(coapMid) : registrationAwaitsSeparate(coapTokenLen)) {
+    onRegistrationReply();
+    return;
+  }
   logBegin(); logStr("response with no pending request, mid "); logU(coapMid); logEnd(LOG_DEBUG);
 }

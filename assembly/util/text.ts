@@ -72,3 +72,9 @@ export function hexDecode(ptr: usize, len: i32, out: usize, cap: i32): i32 {
   }
   return len >> 1;
 }
+
+/** True when n bytes at a and b are equal. */
+export function bytesEqual(a: usize, b: usize, n: i32): bool {
+  for (let i = 0; i < n; i++) if (load<u8>(a + i) != load<u8>(b + i)) return false;
+  return true;
+}

@@ -1,0 +1,151 @@
+// POST /c from the NMS: settings and commands. Processing order (draft):
+// Signature + SignatureValidity first, then GroupMatch, then the other TLVs
+// in payload order, so for duplicates the last one wins. The whole payload
+// is checked (framing, signature, group, every TLV's encoding) before any
+// TLV takes effect: a rejected message changes no state.
+import {
+  NMSSettings, ReportSubscribe, GroupAssign, GroupEvict, GroupMatch, SessionID, CurrentTime,
+  NMSRedirectRequest, RebootRequest, DescriptionRequest, SignatureSettings, PB_MAX_STRUCT,
+} from "../generated/csmp";
+import { pbDecode, pbTlvDesc, PB_MALFORMED } from "../proto/codec";
+import { tlvBegin, tlvNext, tlvType, tlvPen, tlvValue, tlvLen, tlvStart } from "../tlv/framing";
+import { coapPayloadPtr, coapPayloadLen } from "../coap/message";
+import { verifySignedPayload, SIG_OK } from "./signature";
+import { signatureRequired, signatureChecksValidity, signatureNeedsTime, signatureSettingsSet } from "./signature-settings";
+import { groupAssign, groupEvict, groupMatches } from "./groups";
+import { sessionSet } from "./session";
+import { registrationSettings, registrationStart, isRegistered, REG_REDIRECT } from "./registration";
+import { reportingSubscribe } from "./reporting";
+import { nmsRedirect } from "./nms";
+import { parseCoapUrl, urlAddr, urlPort } from "./url";
+import { requestReboot } from "./reboot";
+import { describeLater } from "./describe";
+import { countRejection } from "./rejections";
+import { pal_wall_time_set } from "../pal";
+import { logBegin, logStr, logU, logEnd, LOG_INFO, LOG_WARN } from "../runtime/log";
+
+// Outcome of a POST, mapped to a CoAP code by the server.
+export const POST_OK: i32 = 0;
+export const POST_MALFORMED: i32 = 1;     // 4.00
+export const POST_UNAUTHORIZED: i32 = 2;  // 4.01: signature checks failed
+export const POST_NOT_FOR_US: i32 = 3;    // GroupMatch does not match: ignored silently
+export const POST_FORBIDDEN: i32 = 4;     // 4.03: a TLV the device may not accept this way
+
+const TLV_SIGNATURE: u32 = 77;
+const TLV_VALIDITY: u32 = 76;
+const TLV_GROUP_MATCH: u32 = 57;
+const TLV_IMAGE_BLOCK: u32 = 67;
+const TLV_DESCRIPTION_REQUEST: u32 = 8;
+
+const scratch = memory.data(PB_MAX_STRUCT);
+
+function why(text: string, detail: i32): void {
+  logBegin(); logStr("NMS message rejected: "); logStr(text);
+  if (detail >= 0) { logStr(" "); logU(detail); }
+  logEnd(LOG_WARN);
+}
+
+/** Decodes the current TLV's value into scratch; false when malformed. */
+function decodeCurrent(): bool {
+  const desc = pbTlvDesc(tlvType);
+  return desc == 0 || pbDecode(desc, scratch, tlvValue, tlvLen) != PB_MALFORMED;
+}
+
+/**
+ * Checks a payload from the NMS and, when acceptable, applies it: a POST /c
+ * (kind SIG_POST) or a registration answer (kind SIG_RESPONSE).
+ */
+export function processPost(multicast: bool, kind: i32): i32 {
+  const payload = coapPayloadPtr;
+  const len = coapPayloadLen;
+
+  // Pass 1: framing, the security TLVs' positions, each TLV's encoding.
+  let sig: usize = 0, sigLen = 0, signedLen = 0;
+  let validity: usize = 0, validityLen = 0;
+  let match: usize = 0, matchLen = 0;
+  let exemptOnly = true, afterSignature = false;
+  tlvBegin(payload, len);
+  let rc = tlvNext();
+  for (; rc == 1; rc = tlvNext()) {
+    if (sig != 0) afterSignature = true;
+    if (tlvPen == 0) {
+      if (tlvType == TLV_SIGNATURE) { sig = tlvValue; sigLen = tlvLen; signedLen = <i32>(tlvStart - payload); continue; }
+      if (tlvType == TLV_VALIDITY) { validity = tlvValue; validityLen = tlvLen; continue; }
+      if (tlvType == TLV_GROUP_MATCH) { match = tlvValue; matchLen = tlvLen; }
+      if (tlvType != TLV_IMAGE_BLOCK && tlvType != TLV_DESCRIPTION_REQUEST) exemptOnly = false;
+    } else {
+      exemptOnly = false;
+    }
+    if (!decodeCurrent()) { why("malformed TLV", tlvType); return POST_MALFORMED; }
+    if (multicast && tlvPen == 0 && (tlvType == GroupAssign.tlv() || tlvType == GroupEvict.tlv())) {
+      why("group assignment by multicast", tlvType);
+      return POST_FORBIDDEN;
+    }
+  }
+  if (rc < 0) { why("malformed TLV framing", -1); return POST_MALFORMED; }
+
+  // Signature and validity, as SignatureSettings require.
+  if (signatureRequired(kind) && !exemptOnly) {
+    if (sig == 0) { countRejection(); why("unsigned", -1); return POST_UNAUTHORIZED; }
+    if (afterSignature) { countRejection(); why("Signature is not the last TLV", -1); return POST_UNAUTHORIZED; }
+    const v = verifySignedPayload(payload, signedLen, sig, sigLen, validity, validityLen,
+      signatureChecksValidity(kind), signatureNeedsTime(kind));
+    if (v != SIG_OK) { countRejection(); why("signature check", v); return POST_UNAUTHORIZED; }
+  }
+
+  // GroupMatch gates the whole message; a multicast request must carry one.
+  if (match != 0) {
+    pbDecode(GroupMatch.desc(), scratch, match, matchLen);
+    const g = changetype<GroupMatch>(scratch);
+    if (!groupMatches(g.type, g.id)) {
+      logBegin(); logStr("POST /c for group "); logU(g.type); logStr("/"); logU(g.id); logStr(": not a member, ignored"); logEnd(LOG_INFO);
+      return POST_NOT_FOR_US;
+    }
+  } else if (multicast) {
+    logBegin(); logStr("multicast POST /c without GroupMatch ignored"); logEnd(LOG_INFO);
+    return POST_NOT_FOR_US;
+  }
+
+  // Pass 2: apply in payload order.
+  tlvBegin(payload, len);
+  while (tlvNext() == 1) {
+    if (tlvPen != 0) continue; // vendor TLVs: routed to the host in a later build
+    decodeCurrent();
+    applyTlv(tlvType, tlvValue, tlvLen);
+  }
+  return POST_OK;
+}
+
+function applyTlv(type: u32, value: usize, len: i32): void {
+  if (type == NMSSettings.tlv()) {
+    if (!registrationSettings(scratch)) { logBegin(); logStr("NMSSettings ignored: intervals make no schedule"); logEnd(LOG_WARN); }
+  } else if (type == ReportSubscribe.tlv()) {
+    reportingSubscribe(value, len, isRegistered());
+  } else if (type == GroupAssign.tlv()) {
+    const g = changetype<GroupAssign>(scratch);
+    if (!groupAssign(g.type, g.id)) { logBegin(); logStr("GroupAssign: unsupported group type "); logU(g.type); logEnd(LOG_WARN); }
+  } else if (type == GroupEvict.tlv()) {
+    const g = changetype<GroupEvict>(scratch);
+    groupEvict(g.type, g.id);
+  } else if (type == SessionID.tlv()) {
+    const s = changetype<SessionID>(scratch);
+    if (s.hasId) sessionSet(s.idPtr, s.idLen);
+  } else if (type == CurrentTime.tlv()) {
+    const t = changetype<CurrentTime>(scratch);
+    if (t.hasPosix) pal_wall_time_set(<i64>t.posix);
+  } else if (type == SignatureSettings.tlv()) {
+    signatureSettingsSet(scratch);
+  } else if (type == NMSRedirectRequest.tlv()) {
+    const r = changetype<NMSRedirectRequest>(scratch);
+    if (r.hasUrl && parseCoapUrl(r.urlPtr, r.urlLen)) {
+      nmsRedirect(urlAddr, urlPort);
+      registrationStart(REG_REDIRECT, r.hasImmediate && r.immediate);
+    } else {
+      logBegin(); logStr("NMSRedirectRequest without a usable coap:// URL ignored"); logEnd(LOG_WARN);
+    }
+  } else if (type == RebootRequest.tlv()) {
+    requestReboot(changetype<RebootRequest>(scratch).flag);
+  } else if (type == DescriptionRequest.tlv()) {
+    describeLater(value, len);
+  }
+}

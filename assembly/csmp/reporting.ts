@@ -1,0 +1,97 @@
+// Metrics (ReportSubscribe, TLV 13): a primary report of `tlvid` every
+// `interval` s and a heartbeat of `tlvidHeartBeat` every `intervalHeartBeat`
+// s, each on the draft's jittered period, the first one right after
+// registration. A report is a NON POST <nms>/c with SessionID, CurrentTime
+// and every row of each listed TLV; ids the device does not serve are left
+// out. A report too large for one datagram goes out as several.
+import { ReportSubscribe, ReportSubscribe_SIZE } from "../generated/csmp";
+import { pbDecode, PB_OK, PB_TRUNCATED } from "../proto/codec";
+import { recordRead, recordWrite } from "../runtime/durable";
+import { scheduleStart, scheduleStop, scheduleStep, scheduleNext } from "../runtime/schedule";
+import { postTlvs } from "./client";
+import { nmsAddr, nmsPort } from "./nms";
+import { parseTlvId } from "../tlv/tlvid";
+import { logBegin, logStr, logU, logEnd, LOG_INFO } from "../runtime/log";
+
+export const TIMER_REPORT: i32 = 1;
+export const TIMER_HEARTBEAT: i32 = 2;
+
+const SUB_CAP: i32 = 1024;
+const subBytes = memory.data(SUB_CAP);
+let subLen: i32 = -1;
+const sub = memory.data(ReportSubscribe_SIZE);
+
+function decodeSub(): bool {
+  if (subLen < 0) return false;
+  const rc = pbDecode(ReportSubscribe.desc(), sub, subBytes, subLen);
+  return rc == PB_OK || rc == PB_TRUNCATED;
+}
+
+export function reportingLoad(): void {
+  subLen = recordRead("reportsub", subBytes, SUB_CAP);
+  if (subLen >= 0 && !decodeSub()) subLen = -1;
+}
+
+export function subscriptionKnown(): bool { return subLen >= 0; }
+
+/**
+ * A new ReportSubscribe value (len bytes at ptr, already decoded fine by
+ * the caller). Kept durably; the schedules restart when registered.
+ */
+export function reportingSubscribe(ptr: usize, len: i32, registered: bool): bool {
+  if (len > SUB_CAP) return false;
+  memory.copy(subBytes, ptr, len);
+  subLen = len;
+  recordWrite("reportsub", subBytes, len);
+  if (registered) reportingStart();
+  return true;
+}
+
+/** ReportSubscribe (TLV 13) as a TLV source. */
+export function fillReportSubscribe(row: i32, s: usize): bool {
+  if (row != 0 || subLen < 0) return false;
+  return pbDecode(ReportSubscribe.desc(), s, subBytes, subLen) >= 0;
+}
+
+/** Called after registration: first reports now, then on their periods. */
+export function reportingStart(): void {
+  scheduleStop(TIMER_REPORT);
+  scheduleStop(TIMER_HEARTBEAT);
+  if (!decodeSub()) return;
+  const r = changetype<ReportSubscribe>(sub);
+  if (r.interval > 0 && r.tlvidCount > 0) {
+    sendReport(false);
+    scheduleStart(TIMER_REPORT, r.interval * 1000, true);
+  }
+  if (r.intervalHeartBeat > 0 && r.tlvidHeartBeatCount > 0) {
+    sendReport(true);
+    scheduleStart(TIMER_HEARTBEAT, r.intervalHeartBeat * 1000, true);
+  }
+}
+
+export function reportingStop(): void {
+  scheduleStop(TIMER_REPORT);
+  scheduleStop(TIMER_HEARTBEAT);
+}
+
+export function reportingTimer(id: i32): void {
+  if (scheduleStep(id)) sendReport(id == TIMER_HEARTBEAT);
+  else scheduleNext(id);
+}
+
+const ids = memory.data(64 * 8);
+
+function sendReport(heartbeat: bool): void {
+  if (!decodeSub()) return;
+  const r = changetype<ReportSubscribe>(sub);
+  const n = heartbeat ? r.tlvidHeartBeatCount : r.tlvidCount;
+  let count = 0;
+  for (let i = 0; i < n && count < 64; i++) {
+    const id = heartbeat
+      ? parseTlvId(r.tlvidHeartBeatPtr(i), r.tlvidHeartBeatLen(i))
+      : parseTlvId(r.tlvidPtr(i), r.tlvidLen(i));
+    if (id >= 0) { store<u64>(ids + (<usize>count << 3), <u64>id); count++; }
+  }
+  const messages = postTlvs(nmsAddr, nmsPort, ids, count);
+  logBegin(); logStr(heartbeat ? "heartbeat sent in " : "report sent in "); logU(messages); logStr(" message(s)"); logEnd(LOG_INFO);
+}

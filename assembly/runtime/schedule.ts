@@ -1,0 +1,71 @@
+// The draft's jittered period, used by registration and by metric reports:
+//   wait random [0, T]            (only when starting with jitter)
+//   loop { wait random [T/2, T]; <fire>; wait the rest of T }
+// One schedule per PAL timer id; the owner calls scheduleStep() when its
+// timer expires and acts when it returns true (the send point). Periods are
+// in milliseconds.
+import { pal_timer_arm, pal_timer_cancel } from "../pal";
+import { randomBetween } from "./random";
+
+const MAX_SCHEDULES = 8;
+const PHASE_IDLE: u8 = 0;
+const PHASE_LEAD: u8 = 1;   // the initial random [0, T]
+const PHASE_SEND: u8 = 2;   // waiting for the send point
+const PHASE_REST: u8 = 3;   // waiting for the end of the period
+
+const period = memory.data(MAX_SCHEDULES * 4);
+const rest = memory.data(MAX_SCHEDULES * 4);
+const phase = memory.data(MAX_SCHEDULES);
+
+@inline function periodOf(id: i32): u32 { return load<u32>(period + <usize>id * 4); }
+
+function beginPeriod(id: i32): void {
+  const t = periodOf(id);
+  const at = randomBetween(t >> 1, t);
+  store<u32>(rest + <usize>id * 4, t - at);
+  store<u8>(phase + id, PHASE_SEND);
+  pal_timer_arm(id, at);
+}
+
+/** Starts timer id's schedule with period T ms; lead = with the initial random [0, T] wait. */
+export function scheduleStart(id: i32, periodMs: u32, lead: bool): void {
+  store<u32>(period + <usize>id * 4, periodMs);
+  if (lead) {
+    store<u8>(phase + id, PHASE_LEAD);
+    pal_timer_arm(id, randomBetween(0, periodMs));
+  } else {
+    beginPeriod(id);
+  }
+}
+
+export function scheduleStop(id: i32): void {
+  store<u8>(phase + id, PHASE_IDLE);
+  pal_timer_cancel(id);
+}
+
+export function scheduleRunning(id: i32): bool { return load<u8>(phase + id) != PHASE_IDLE; }
+
+/** Changes the period used from the next period on. */
+export function schedulePeriod(id: i32, periodMs: u32): void { store<u32>(period + <usize>id * 4, periodMs); }
+export function schedulePeriodOf(id: i32): u32 { return periodOf(id); }
+
+/**
+ * Advances timer id's schedule after its expiry. Returns true at the send
+ * point (the owner sends now); the rest of the period is already armed.
+ * Returns false at a period boundary (the owner may change the period with
+ * schedulePeriod before calling scheduleNext) or when idle.
+ */
+export function scheduleStep(id: i32): bool {
+  const p = load<u8>(phase + id);
+  if (p == PHASE_SEND) {
+    store<u8>(phase + id, PHASE_REST);
+    pal_timer_arm(id, load<u32>(rest + <usize>id * 4));
+    return true;
+  }
+  return false;
+}
+
+/** Starts the next period (after scheduleStep returned false at a boundary). */
+export function scheduleNext(id: i32): void {
+  if (load<u8>(phase + id) != PHASE_IDLE) beginPeriod(id);
+}
