@@ -1,7 +1,7 @@
 // Agent life cycle: start after configuration (durable state, registration)
 // and timer dispatch.
 import { clockStart } from "./clock";
-import { logBegin, logStr, logBytes, logI, logEnd, LOG_INFO, LOG_WARN } from "../runtime/log";
+import { logBegin, logText, logBytes, logI, logEnd, LOG_INFO, LOG_WARN } from "../runtime/log";
 import { eui64Text } from "../device/config";
 import { sessionLoad } from "./session";
 import { groupsLoad } from "./groups";
@@ -20,7 +20,7 @@ export function startAgent(): i32 {
   reportingLoad();
   registrationLoad();
   signatureSettingsLoad();
-  logBegin(); logStr("agent started, device "); logBytes(eui64Text, 16); logEnd(LOG_INFO);
+  logBegin(); logText(A("agent started, device ")); logBytes(eui64Text, 16); logEnd(LOG_INFO);
   registrationStart(REG_COLDSTART, false);
   return 0;
 }
@@ -30,5 +30,5 @@ export function onTimer(id: i32): void {
   else if (id == TIMER_REPORT || id == TIMER_HEARTBEAT) reportingTimer(id);
   else if (id == TIMER_REBOOT) rebootTimer();
   else if (id == TIMER_ASYNC) asyncTimer();
-  else { logBegin(); logStr("timer with no owner: "); logI(id); logEnd(LOG_WARN); }
+  else { logBegin(); logText(A("timer with no owner: ")); logI(id); logEnd(LOG_WARN); }
 }

@@ -8,7 +8,7 @@ import { COAP_TYPE_CON, COAP_TYPE_NON, COAP_CODE_POST, COAP_OPT_URI_PATH } from 
 import { txBuf, TX_CAP, newMessageId } from "./transport";
 import { twBegin, twPos } from "../tlv/framing";
 import { mtu } from "../device/config";
-import { logBegin, logStr, logI, logEnd, LOG_WARN } from "../runtime/log";
+import { logBegin, logText, logI, logEnd, LOG_WARN } from "../runtime/log";
 import { emitTlv } from "./tlv-sources";
 
 let payloadAt: usize = 0;
@@ -38,7 +38,7 @@ export function clientSend(addr: usize, port: i32): bool {
   const len = coapFinish(<i32>(twPos - payloadAt));
   if (len < 0) return false;
   const rc = pal_udp_send(addr, port, txBuf, len);
-  if (rc < 0) { logBegin(); logStr("send to NMS failed: "); logI(rc); logEnd(LOG_WARN); }
+  if (rc < 0) { logBegin(); logText(A("send to NMS failed: ")); logI(rc); logEnd(LOG_WARN); }
   return rc >= 0;
 }
 

@@ -13,7 +13,7 @@ const PRESENT_AT: usize = <usize>MAX_GROUP_TYPE * 4;
 const RECORD_LEN: i32 = <i32>MAX_GROUP_TYPE * 4 + 4;
 
 export function groupsLoad(): void {
-  if (recordRead("groups", ids, RECORD_LEN) != RECORD_LEN) memory.fill(ids, 0, RECORD_LEN);
+  if (recordRead(A("groups"), ids, RECORD_LEN) != RECORD_LEN) memory.fill(ids, 0, RECORD_LEN);
 }
 
 function present(type: u32): bool {
@@ -28,7 +28,7 @@ export function groupAssign(type: u32, id: u32): bool {
   if (present(type) && idOf(type) == id) return true;
   store<u32>(ids + <usize>(type - 1) * 4, id);
   store<u32>(ids + PRESENT_AT, load<u32>(ids + PRESENT_AT) | (1 << (type - 1)));
-  recordWrite("groups", ids, RECORD_LEN);
+  recordWrite(A("groups"), ids, RECORD_LEN);
   return true;
 }
 
@@ -36,7 +36,7 @@ export function groupAssign(type: u32, id: u32): bool {
 export function groupEvict(type: u32, id: u32): void {
   if (!present(type) || idOf(type) != id) return;
   store<u32>(ids + PRESENT_AT, load<u32>(ids + PRESENT_AT) & ~(1 << (type - 1)));
-  recordWrite("groups", ids, RECORD_LEN);
+  recordWrite(A("groups"), ids, RECORD_LEN);
 }
 
 export function groupMatches(type: u32, id: u32): bool { return present(type) && idOf(type) == id; }

@@ -22,7 +22,7 @@ import { requestReboot } from "./reboot";
 import { describeLater } from "./describe";
 import { countRejection } from "./rejections";
 import { pal_wall_time_set } from "../pal";
-import { logBegin, logStr, logU, logEnd, LOG_INFO, LOG_WARN } from "../runtime/log";
+import { logBegin, logText, logU, logEnd, LOG_INFO, LOG_WARN } from "../runtime/log";
 
 // Outcome of a POST, mapped to a CoAP code by the server.
 export const POST_OK: i32 = 0;
@@ -39,9 +39,9 @@ const TLV_DESCRIPTION_REQUEST: u32 = 8;
 
 const scratch = memory.data(PB_MAX_STRUCT);
 
-function why(text: string, detail: i32): void {
-  logBegin(); logStr("NMS message rejected: "); logStr(text);
-  if (detail >= 0) { logStr(" "); logU(detail); }
+function why(text: usize, detail: i32): void {
+  logBegin(); logText(A("NMS message rejected: ")); logText(text);
+  if (detail >= 0) { logText(A(" ")); logU(detail); }
   logEnd(LOG_WARN);
 }
 
@@ -76,21 +76,21 @@ export function processPost(multicast: bool, kind: i32): i32 {
     } else {
       exemptOnly = false;
     }
-    if (!decodeCurrent()) { why("malformed TLV", tlvType); return POST_MALFORMED; }
+    if (!decodeCurrent()) { why(A("malformed TLV"), tlvType); return POST_MALFORMED; }
     if (multicast && tlvPen == 0 && (tlvType == GroupAssign.tlv() || tlvType == GroupEvict.tlv())) {
-      why("group assignment by multicast", tlvType);
+      why(A("group assignment by multicast"), tlvType);
       return POST_FORBIDDEN;
     }
   }
-  if (rc < 0) { why("malformed TLV framing", -1); return POST_MALFORMED; }
+  if (rc < 0) { why(A("malformed TLV framing"), -1); return POST_MALFORMED; }
 
   // Signature and validity, as SignatureSettings require.
   if (signatureRequired(kind) && !exemptOnly) {
-    if (sig == 0) { countRejection(); why("unsigned", -1); return POST_UNAUTHORIZED; }
-    if (afterSignature) { countRejection(); why("Signature is not the last TLV", -1); return POST_UNAUTHORIZED; }
+    if (sig == 0) { countRejection(); why(A("unsigned"), -1); return POST_UNAUTHORIZED; }
+    if (afterSignature) { countRejection(); why(A("Signature is not the last TLV"), -1); return POST_UNAUTHORIZED; }
     const v = verifySignedPayload(payload, signedLen, sig, sigLen, validity, validityLen,
       signatureChecksValidity(kind), signatureNeedsTime(kind));
-    if (v != SIG_OK) { countRejection(); why("signature check", v); return POST_UNAUTHORIZED; }
+    if (v != SIG_OK) { countRejection(); why(A("signature check"), v); return POST_UNAUTHORIZED; }
   }
 
   // GroupMatch gates the whole message; a multicast request must carry one.
@@ -98,11 +98,11 @@ export function processPost(multicast: bool, kind: i32): i32 {
     pbDecode(GroupMatch.desc(), scratch, match, matchLen);
     const g = changetype<GroupMatch>(scratch);
     if (!groupMatches(g.type, g.id)) {
-      logBegin(); logStr("POST /c for group "); logU(g.type); logStr("/"); logU(g.id); logStr(": not a member, ignored"); logEnd(LOG_INFO);
+      logBegin(); logText(A("POST /c for group ")); logU(g.type); logText(A("/")); logU(g.id); logText(A(": not a member, ignored")); logEnd(LOG_INFO);
       return POST_NOT_FOR_US;
     }
   } else if (multicast) {
-    logBegin(); logStr("multicast POST /c without GroupMatch ignored"); logEnd(LOG_INFO);
+    logBegin(); logText(A("multicast POST /c without GroupMatch ignored")); logEnd(LOG_INFO);
     return POST_NOT_FOR_US;
   }
 
@@ -118,12 +118,12 @@ export function processPost(multicast: bool, kind: i32): i32 {
 
 function applyTlv(type: u32, value: usize, len: i32): void {
   if (type == NMSSettings.tlv()) {
-    if (!registrationSettings(scratch)) { logBegin(); logStr("NMSSettings ignored: intervals make no schedule"); logEnd(LOG_WARN); }
+    if (!registrationSettings(scratch)) { logBegin(); logText(A("NMSSettings ignored: intervals make no schedule")); logEnd(LOG_WARN); }
   } else if (type == ReportSubscribe.tlv()) {
     reportingSubscribe(value, len, isRegistered());
   } else if (type == GroupAssign.tlv()) {
     const g = changetype<GroupAssign>(scratch);
-    if (!groupAssign(g.type, g.id)) { logBegin(); logStr("GroupAssign: unsupported group type "); logU(g.type); logEnd(LOG_WARN); }
+    if (!groupAssign(g.type, g.id)) { logBegin(); logText(A("GroupAssign: unsupported group type ")); logU(g.type); logEnd(LOG_WARN); }
   } else if (type == GroupEvict.tlv()) {
     const g = changetype<GroupEvict>(scratch);
     groupEvict(g.type, g.id);
@@ -141,7 +141,7 @@ function applyTlv(type: u32, value: usize, len: i32): void {
       nmsRedirect(urlAddr, urlPort);
       registrationStart(REG_REDIRECT, r.hasImmediate && r.immediate);
     } else {
-      logBegin(); logStr("NMSRedirectRequest without a usable coap:// URL ignored"); logEnd(LOG_WARN);
+      logBegin(); logText(A("NMSRedirectRequest without a usable coap:// URL ignored")); logEnd(LOG_WARN);
     }
   } else if (type == RebootRequest.tlv()) {
     requestReboot(changetype<RebootRequest>(scratch).flag);

@@ -1,7 +1,7 @@
 // RebootRequest (TLV 32): the answer goes out first, then the device
 // restarts through the PAL a moment later (the draft: acknowledge, then act).
 import { pal_timer_arm, pal_reboot } from "../pal";
-import { logBegin, logStr, logU, logEnd, LOG_INFO } from "../runtime/log";
+import { logBegin, logText, logU, logEnd, LOG_INFO } from "../runtime/log";
 
 export const TIMER_REBOOT: i32 = 3;
 /** Time for the answer to leave the radio before the restart. */
@@ -13,7 +13,7 @@ let pendingFlag: u32 = 0;
 
 export function requestReboot(flag: u32): void {
   pendingFlag = flag;
-  logBegin(); logStr("reboot requested by the NMS (flag "); logU(flag); logStr(")"); logEnd(LOG_INFO);
+  logBegin(); logText(A("reboot requested by the NMS (flag ")); logU(flag); logText(A(")")); logEnd(LOG_INFO);
   pal_timer_arm(TIMER_REBOOT, REBOOT_DELAY_MS);
 }
 

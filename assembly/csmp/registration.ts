@@ -13,7 +13,7 @@ import { clientBegin, clientSend } from "./client";
 import { emitTlv } from "./tlv-sources";
 import { nmsAddr, nmsPort, nmsRedirected } from "./nms";
 import { pal_wall_time } from "../pal";
-import { logBegin, logStr, logU, logEnd, LOG_INFO, LOG_WARN } from "../runtime/log";
+import { logBegin, logText, logU, logEnd, LOG_INFO, LOG_WARN } from "../runtime/log";
 
 export const TIMER_REGISTRATION: i32 = 0;
 
@@ -47,7 +47,7 @@ const settingsBuf = memory.data(16);
 /** Loads the durable registration intervals. */
 export function registrationLoad(): void {
   const s = changetype<NMSSettings>(settings);
-  if (structRead("nmssettings", NMSSettings.desc(), settings, settingsBuf, 16)) {
+  if (structRead(A("nmssettings"), NMSSettings.desc(), settings, settingsBuf, 16)) {
     if (s.hasRegIntervalMin && s.regIntervalMin > 0) intervalMin = s.regIntervalMin;
     if (s.hasRegIntervalMax && s.regIntervalMax > 0) intervalMax = s.regIntervalMax;
   }
@@ -70,7 +70,7 @@ export function registrationSettings(ptr: usize): bool {
   s.clear();
   s.regIntervalMin = min;
   s.regIntervalMax = max;
-  structWrite("nmssettings", NMSSettings.desc(), settings, settingsBuf, 16);
+  structWrite(A("nmssettings"), NMSSettings.desc(), settings, settingsBuf, 16);
   return true;
 }
 
@@ -90,7 +90,7 @@ export function registrationStart(why: u32, immediate: bool): void {
   registered = false;
   pending = true;
   lastMid = -1;
-  logBegin(); logStr("registration started, reason "); logU(why); logEnd(LOG_INFO);
+  logBegin(); logText(A("registration started, reason ")); logU(why); logEnd(LOG_INFO);
   if (immediate) {
     // NMSRedirectRequest.immediate: first attempt now, then the usual schedule.
     scheduleStart(TIMER_REGISTRATION, intervalMin * 1000, false);
@@ -118,7 +118,7 @@ function sendRegistration(): void {
   for (let i = 0; i < REG_TLVS.length; i++) emitTlv(REG_TLVS[i], i == 0);
   const now = pal_wall_time();
   nextRegTime = now >= 0 ? now + <i64>(schedulePeriodOf(TIMER_REGISTRATION) / 1000) : -1;
-  logBegin(); logStr("registration sent, mid "); logU(lastMid); logEnd(LOG_INFO);
+  logBegin(); logText(A("registration sent, mid ")); logU(lastMid); logEnd(LOG_INFO);
   clientSend(nmsAddr, nmsPort);
 }
 
@@ -140,14 +140,14 @@ export function registrationDone(): void {
   lastRegTime = pal_wall_time();
   nextRegTime = -1;
   scheduleStop(TIMER_REGISTRATION);
-  logBegin(); logStr("registered"); logEnd(LOG_INFO);
+  logBegin(); logText(A("registered")); logEnd(LOG_INFO);
 }
 
 /** The NMS refused (4.03 unknown/duplicate device, 4.04 several sessions, ...): keep the schedule. */
 export function registrationRefused(code: i32): void {
   lastRefusal = code;
   reason = REG_NMS_ERROR;
-  logBegin(); logStr("registration refused: "); logU(<u64>(code >> 5)); logStr("."); logU(<u64>(code & 31)); logEnd(LOG_WARN);
+  logBegin(); logText(A("registration refused: ")); logU(<u64>(code >> 5)); logText(A(".")); logU(<u64>(code & 31)); logEnd(LOG_WARN);
 }
 
 /** NMSStatus (TLV 43). */

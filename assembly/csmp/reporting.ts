@@ -11,7 +11,7 @@ import { scheduleStart, scheduleStop, scheduleStep, scheduleNext } from "../runt
 import { postTlvs } from "./client";
 import { nmsAddr, nmsPort } from "./nms";
 import { parseTlvId } from "../tlv/tlvid";
-import { logBegin, logStr, logU, logEnd, LOG_INFO } from "../runtime/log";
+import { logBegin, logText, logU, logEnd, LOG_INFO } from "../runtime/log";
 
 export const TIMER_REPORT: i32 = 1;
 export const TIMER_HEARTBEAT: i32 = 2;
@@ -28,7 +28,7 @@ function decodeSub(): bool {
 }
 
 export function reportingLoad(): void {
-  subLen = recordRead("reportsub", subBytes, SUB_CAP);
+  subLen = recordRead(A("reportsub"), subBytes, SUB_CAP);
   if (subLen >= 0 && !decodeSub()) subLen = -1;
 }
 
@@ -42,7 +42,7 @@ export function reportingSubscribe(ptr: usize, len: i32, registered: bool): bool
   if (len > SUB_CAP) return false;
   memory.copy(subBytes, ptr, len);
   subLen = len;
-  recordWrite("reportsub", subBytes, len);
+  recordWrite(A("reportsub"), subBytes, len);
   if (registered) reportingStart();
   return true;
 }
@@ -93,5 +93,5 @@ function sendReport(heartbeat: bool): void {
     if (id >= 0) { store<u64>(ids + (<usize>count << 3), <u64>id); count++; }
   }
   const messages = postTlvs(nmsAddr, nmsPort, ids, count);
-  logBegin(); logStr(heartbeat ? "heartbeat sent in " : "report sent in "); logU(messages); logStr(" message(s)"); logEnd(LOG_INFO);
+  logBegin(); logText(heartbeat ? A("heartbeat sent in ") : A("report sent in ")); logU(messages); logText(A(" message(s)")); logEnd(LOG_INFO);
 }

@@ -30,7 +30,7 @@ import { twBegin, twPos } from "../tlv/framing";
 import { parseTlvId } from "../tlv/tlvid";
 import { emitTlv, emitTlvIndex } from "./tlv-sources";
 import { mtu } from "../device/config";
-import { logBegin, logStr, logBytes, logU, logEnd, LOG_DEBUG } from "../runtime/log";
+import { logBegin, logText, logBytes, logU, logEnd, LOG_DEBUG } from "../runtime/log";
 
 // The `q` query's ids, parsed before the answer is built (the answer is
 // written where the request's fields do not live, but ids are checked first
@@ -49,8 +49,8 @@ function answer(code: i32): void {
   coapBegin(txBuf, TX_CAP, type, code, mid, coapTokenPtr, coapTokenLen);
 }
 
-function answerEmpty(code: i32, why: string): void {
-  logBegin(); logStr("request answered "); logU(<u64>(code >> 5)); logStr("."); logU(<u64>(code & 31)); logStr(": "); logStr(why); logEnd(LOG_DEBUG);
+function answerEmpty(code: i32, why: usize): void {
+  logBegin(); logText(A("request answered ")); logU(<u64>(code >> 5)); logText(A(".")); logU(<u64>(code & 31)); logText(A(": ")); logText(why); logEnd(LOG_DEBUG);
   // RFC 7252 section 8.1: no error answers to multicast requests.
   if (multicast) return;
   answer(code);
@@ -96,7 +96,7 @@ function parseQuery(): bool {
       if (!parseCoapUrl(p + 2, n - 2)) return false;
       replyUrl = true;
     } else {
-      logBegin(); logStr("unsupported query: "); logBytes(p, n); logEnd(LOG_DEBUG);
+      logBegin(); logText(A("unsupported query: ")); logBytes(p, n); logEnd(LOG_DEBUG);
       return false;
     }
     more = coapOptionNext();
@@ -124,16 +124,16 @@ function routePath(): i32 {
 export function handleRequest(isMulticast: bool): void {
   multicast = isMulticast;
   const route = routePath();
-  if (route == -1) { answerEmpty(COAP_CODE_NOT_FOUND, "no such resource"); return; }
+  if (route == -1) { answerEmpty(COAP_CODE_NOT_FOUND, A("no such resource")); return; }
   if (coapCode != COAP_CODE_GET && !(coapCode == COAP_CODE_POST && route == 0)) {
-    answerEmpty(COAP_CODE_METHOD_NOT_ALLOWED, "method not allowed");
+    answerEmpty(COAP_CODE_METHOD_NOT_ALLOWED, A("method not allowed"));
     return;
   }
-  if (route == -2) { answerEmpty(COAP_CODE_BAD_REQUEST, "bad TLV id in path"); return; }
-  if (!parseQuery()) { answerEmpty(COAP_CODE_BAD_REQUEST, "bad query"); return; }
+  if (route == -2) { answerEmpty(COAP_CODE_BAD_REQUEST, A("bad TLV id in path")); return; }
+  if (!parseQuery()) { answerEmpty(COAP_CODE_BAD_REQUEST, A("bad query")); return; }
   if (route == 1) {
     // /c/{id}: the id came from the path; a q on top of it has no meaning.
-    if (hasQuery) { answerEmpty(COAP_CODE_BAD_REQUEST, "q on /c/{id}"); return; }
+    if (hasQuery) { answerEmpty(COAP_CODE_BAD_REQUEST, A("q on /c/{id}")); return; }
     store<u64>(queryIds, pathId);
     queryCount = 1;
     hasQuery = true;
@@ -176,8 +176,8 @@ export function handleRequest(isMulticast: bool): void {
 function postCode(outcome: i32, direct: bool): void {
   if (outcome == POST_NOT_FOR_US) return;
   if (!direct) return;
-  if (outcome == POST_OK) answerEmpty(COAP_CODE_CHANGED, "applied");
-  else if (outcome == POST_UNAUTHORIZED) answerEmpty(COAP_CODE_UNAUTHORIZED, "signature checks failed");
-  else if (outcome == POST_FORBIDDEN) answerEmpty(COAP_CODE_FORBIDDEN, "not accepted this way");
-  else answerEmpty(COAP_CODE_BAD_REQUEST, "malformed payload");
+  if (outcome == POST_OK) answerEmpty(COAP_CODE_CHANGED, A("applied"));
+  else if (outcome == POST_UNAUTHORIZED) answerEmpty(COAP_CODE_UNAUTHORIZED, A("signature checks failed"));
+  else if (outcome == POST_FORBIDDEN) answerEmpty(COAP_CODE_FORBIDDEN, A("not accepted this way"));
+  else answerEmpty(COAP_CODE_BAD_REQUEST, A("malformed payload"));
 }

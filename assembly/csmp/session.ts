@@ -9,7 +9,7 @@ const sessionText = memory.data(SESSION_CAP);
 let sessionLen: i32 = -1;
 
 export function sessionLoad(): void {
-  sessionLen = recordRead("session", sessionText, SESSION_CAP);
+  sessionLen = recordRead(A("session"), sessionText, SESSION_CAP);
 }
 
 export function sessionKnown(): bool { return sessionLen >= 0; }
@@ -20,7 +20,7 @@ export function sessionSet(ptr: usize, len: i32): void {
   if (len == sessionLen && bytesEqual(ptr, sessionText, len)) return;
   memory.copy(sessionText, ptr, len);
   sessionLen = len;
-  recordWrite("session", sessionText, len);
+  recordWrite(A("session"), sessionText, len);
 }
 
 /** SessionID as a TLV source: one row when a session is known. */

@@ -22,8 +22,8 @@ function defaults(): void {
 }
 
 export function signatureSettingsLoad(): void {
-  if (!structRead("sigsettings", SignatureSettings.desc(), settings, settingsBuf, 64)) defaults();
-  if (!nmsKeySet) log(LOG_WARN, "no NMS public key provisioned (nms.key): signatures cannot be checked, unsigned NMS messages are accepted");
+  if (!structRead(A("sigsettings"), SignatureSettings.desc(), settings, settingsBuf, 64)) defaults();
+  if (!nmsKeySet) log(LOG_WARN, A("no NMS public key provisioned (nms.key): signatures cannot be checked, unsigned NMS messages are accepted"));
 }
 
 /** Applies a SignatureSettings from the NMS: present fields replace, absent ones stay. */
@@ -40,7 +40,7 @@ export function signatureSettingsSet(ptr: usize): void {
   if (n.hasReqSecLocalResp) s.reqSecLocalResp = n.reqSecLocalResp;
   // The certificate field is not kept: the device trusts the provisioned key only.
   s.clearCert();
-  structWrite("sigsettings", SignatureSettings.desc(), settings, settingsBuf, 64);
+  structWrite(A("sigsettings"), SignatureSettings.desc(), settings, settingsBuf, 64);
 }
 
 export function fillSignatureSettings(row: i32, out: usize): bool {

@@ -8,7 +8,7 @@ import {
 } from "../coap/message";
 import { coapBegin, coapEmpty, coapFinish } from "../coap/builder";
 import { COAP_TYPE_CON, COAP_TYPE_NON, COAP_TYPE_ACK, COAP_TYPE_RST, COAP_CODE_BAD_OPTION } from "../coap/codes";
-import { logBegin, logStr, logU, logEnd, LOG_DEBUG, LOG_WARN } from "../runtime/log";
+import { logBegin, logText, logU, logEnd, LOG_DEBUG, LOG_WARN } from "../runtime/log";
 import { handleRequest } from "./server";
 import { registrationAwaits, registrationAwaitsSeparate } from "./registration";
 import { onRegistrationReply } from "./registration-reply";
@@ -42,29 +42,29 @@ export function newMessageId(): i32 {
 export function replyToPeer(len: i32): void {
   if (len <= 0) return;
   const rc = pal_udp_send(addrBuf, peerPort, txBuf, len);
-  if (rc < 0) { logBegin(); logStr("udp send failed: "); logU(<u64>(-rc)); logEnd(LOG_WARN); }
+  if (rc < 0) { logBegin(); logText(A("udp send failed: ")); logU(<u64>(-rc)); logEnd(LOG_WARN); }
 }
 
-function reject(why: string): void {
-  logBegin(); logStr("rejected datagram: "); logStr(why); logEnd(LOG_DEBUG);
+function reject(why: usize): void {
+  logBegin(); logText(A("rejected datagram: ")); logText(why); logEnd(LOG_DEBUG);
   // RFC 7252 sections 4.2/4.3: a rejected CON gets a RST, anything else is dropped.
   if (coapType == COAP_TYPE_CON) replyToPeer(coapEmpty(txBuf, TX_CAP, COAP_TYPE_RST, coapMid));
 }
 
 export function onDatagram(len: i32, srcPort: i32, dstPort: i32): void {
-  if (len < 0 || len > RX_CAP) { logBegin(); logStr("datagram length out of range"); logEnd(LOG_WARN); return; }
+  if (len < 0 || len > RX_CAP) { logBegin(); logText(A("datagram length out of range")); logEnd(LOG_WARN); return; }
   peerPort = srcPort;
   localPort = dstPort;
   const rc = coapParse(rxBuf, len);
   if (rc == COAP_IGNORE) return;
-  if (rc == COAP_FORMAT_ERROR) { reject("CoAP format error"); return; }
+  if (rc == COAP_FORMAT_ERROR) { reject(A("CoAP format error")); return; }
   if (rc == COAP_BAD_OPTION) {
     if (coapType == COAP_TYPE_CON && coapIsRequest()) {
-      logBegin(); logStr("4.02 Bad Option: unrecognized critical option "); logU(coapBadOption); logEnd(LOG_DEBUG);
+      logBegin(); logText(A("4.02 Bad Option: unrecognized critical option ")); logU(coapBadOption); logEnd(LOG_DEBUG);
       coapBegin(txBuf, TX_CAP, COAP_TYPE_ACK, COAP_CODE_BAD_OPTION, coapMid, coapTokenPtr, coapTokenLen);
       replyToPeer(coapFinish(0));
     } else {
-      reject("unrecognized critical option");
+      reject(A("unrecognized critical option"));
     }
     return;
   }
@@ -76,7 +76,7 @@ export function onDatagram(len: i32, srcPort: i32, dstPort: i32): void {
   }
   if (coapIsRequest()) {
     if (coapType == COAP_TYPE_CON || coapType == COAP_TYPE_NON) handleRequest(ipv6IsMulticast(addrBuf + 16));
-    else reject("request in an ACK or RST");
+    else reject(A("request in an ACK or RST"));
     return;
   }
   // A response. The device's only CON request is registration, answered in
@@ -87,5 +87,5 @@ export function onDatagram(len: i32, srcPort: i32, dstPort: i32): void {
     onRegistrationReply();
     return;
   }
-  logBegin(); logStr("response with no pending request, mid "); logU(coapMid); logEnd(LOG_DEBUG);
+  logBegin(); logText(A("response with no pending request, mid ")); logU(coapMid); logEnd(LOG_DEBUG);
 }

@@ -15,7 +15,7 @@ export let urlPathLen: i32 = 0;
 
 /** Parses a coap:// URL; the port defaults to CSMP's 61628. */
 export function parseCoapUrl(ptr: usize, len: i32): bool {
-  if (!viewStarts(ptr, len, "coap://[")) return false;
+  if (!viewStarts(ptr, len, A("coap://["))) return false;
   const end = ptr + len;
   let p = ptr + 8;
   const host = p;

@@ -3,7 +3,7 @@
 // values are views into it, so the agent's identity costs no heap.
 import { viewEq, viewStarts, viewDecimal, hexDecode } from "../util/text";
 import { ipv6Parse } from "../util/ipv6";
-import { logBegin, logStr, logU, logBytes, logEnd, LOG_ERROR } from "../runtime/log";
+import { logBegin, logText, logU, logBytes, logEnd, LOG_ERROR } from "../runtime/log";
 import { parseCoapUrl, urlAddr, urlPort } from "../csmp/url";
 
 export const CONFIG_CAP: i32 = 2048;
@@ -68,9 +68,9 @@ export const ipRows = memory.data(MAX_IPS * IP_ROW);
 
 let lineNo = 0;
 
-function fail(reason: string, ptr: usize, len: i32): i32 {
-  logBegin(); logStr("config line "); logU(lineNo); logStr(": "); logStr(reason);
-  if (len > 0) { logStr(": "); logBytes(ptr, len < 48 ? len : 48); }
+function fail(reason: usize, ptr: usize, len: i32): i32 {
+  logBegin(); logText(A("config line ")); logU(lineNo); logText(A(": ")); logText(reason);
+  if (len > 0) { logText(A(": ")); logBytes(ptr, len < 48 ? len : 48); }
   logEnd(LOG_ERROR);
   return CONFIG_BAD_LINE;
 }
@@ -91,7 +91,7 @@ function resetConfig(): void {
 /** Parses len bytes of configuration text in configBuf. Returns 0 or a CONFIG_* code (reason logged). */
 export function applyConfig(len: i32): i32 {
   if (len < 0 || len > CONFIG_CAP) {
-    logBegin(); logStr("config: "); logU(<u64>len); logStr(" bytes exceed the buffer"); logEnd(LOG_ERROR);
+    logBegin(); logText(A("config: ")); logU(<u64>len); logText(A(" bytes exceed the buffer")); logEnd(LOG_ERROR);
     return CONFIG_TOO_LONG;
   }
   resetConfig();
@@ -107,14 +107,14 @@ export function applyConfig(len: i32): i32 {
     if (lineEnd > p && load<u8>(p) != 0x23) {
       let eq = p;
       while (eq < lineEnd && load<u8>(eq) != 0x3d) eq++;
-      if (eq == lineEnd) return fail("expected key=value", p, <i32>(lineEnd - p));
+      if (eq == lineEnd) return fail(A("expected key=value"), p, <i32>(lineEnd - p));
       const rc = applyLine(p, <i32>(eq - p), eq + 1, <i32>(lineEnd - eq - 1));
       if (rc != 0) return rc;
     }
     p = e + 1;
   }
   if (!eui64Set) {
-    logBegin(); logStr("config: eui64 is required"); logEnd(LOG_ERROR);
+    logBegin(); logText(A("config: eui64 is required")); logEnd(LOG_ERROR);
     return CONFIG_MISSING_EUI64;
   }
   return 0;
@@ -133,8 +133,8 @@ function rowIndex(key: usize, keyLen: i32, max: i32): i32 {
 }
 
 function applyLine(k: usize, kl: i32, v: usize, vl: i32): i32 {
-  if (viewEq(k, kl, "eui64")) {
-    if (vl != 16 || hexDecode(v, vl, eui64, 8) != 8) return fail("eui64 needs 16 hex digits", v, vl);
+  if (viewEq(k, kl, A("eui64"))) {
+    if (vl != 16 || hexDecode(v, vl, eui64, 8) != 8) return fail(A("eui64 needs 16 hex digits"), v, vl);
     for (let i = 0; i < 16; i++) {
       let c = load<u8>(v + i);
       if (c >= 0x61) c -= 0x20;
@@ -143,84 +143,84 @@ function applyLine(k: usize, kl: i32, v: usize, vl: i32): i32 {
     eui64Set = true;
     return 0;
   }
-  if (viewEq(k, kl, "mtu")) {
+  if (viewEq(k, kl, A("mtu"))) {
     const n = viewDecimal(v, vl);
-    if (n < 128 || n > 1152) return fail("mtu must be 128..1152", v, vl);
+    if (n < 128 || n > 1152) return fail(A("mtu must be 128..1152"), v, vl);
     mtu = <i32>n;
     return 0;
   }
-  if (viewEq(k, kl, "nms.url")) {
-    if (!parseCoapUrl(v, vl)) return fail("nms.url must be coap://[ipv6]:port", v, vl);
+  if (viewEq(k, kl, A("nms.url"))) {
+    if (!parseCoapUrl(v, vl)) return fail(A("nms.url must be coap://[ipv6]:port"), v, vl);
     memory.copy(nmsAddr, urlAddr, 16);
     nmsPort = urlPort;
     return 0;
   }
-  if (viewEq(k, kl, "nms.key")) {
+  if (viewEq(k, kl, A("nms.key"))) {
     if (vl != 130 || hexDecode(v, vl, nmsKey, 65) != 65 || load<u8>(nmsKey) != 4) {
-      return fail("nms.key needs 130 hex digits of an uncompressed P-256 point (04...)", v, vl);
+      return fail(A("nms.key needs 130 hex digits of an uncompressed P-256 point (04...)"), v, vl);
     }
     nmsKeySet = true;
     return 0;
   }
-  if (viewStarts(k, kl, "hw.")) return applyHardware(k + 3, kl - 3, v, vl);
-  if (viewStarts(k, kl, "if.")) return applyInterface(k, kl, v, vl);
-  if (viewStarts(k, kl, "ip.")) return applyAddress(k, kl, v, vl);
-  return fail("unknown key", k, kl);
+  if (viewStarts(k, kl, A("hw."))) return applyHardware(k + 3, kl - 3, v, vl);
+  if (viewStarts(k, kl, A("if."))) return applyInterface(k, kl, v, vl);
+  if (viewStarts(k, kl, A("ip."))) return applyAddress(k, kl, v, vl);
+  return fail(A("unknown key"), k, kl);
 }
 
 function applyHardware(k: usize, kl: i32, v: usize, vl: i32): i32 {
   let slot = -1;
-  if (viewEq(k, kl, "descr")) slot = HW_DESCR;
-  else if (viewEq(k, kl, "name")) slot = HW_NAME;
-  else if (viewEq(k, kl, "hwrev")) slot = HW_HWREV;
-  else if (viewEq(k, kl, "fwrev")) slot = HW_FWREV;
-  else if (viewEq(k, kl, "swrev")) slot = HW_SWREV;
-  else if (viewEq(k, kl, "serial")) slot = HW_SERIAL;
-  else if (viewEq(k, kl, "mfg")) slot = HW_MFG;
-  else if (viewEq(k, kl, "model")) slot = HW_MODEL;
-  else if (viewEq(k, kl, "assetid")) slot = HW_ASSETID;
-  else if (viewEq(k, kl, "uris")) slot = HW_URIS;
+  if (viewEq(k, kl, A("descr"))) slot = HW_DESCR;
+  else if (viewEq(k, kl, A("name"))) slot = HW_NAME;
+  else if (viewEq(k, kl, A("hwrev"))) slot = HW_HWREV;
+  else if (viewEq(k, kl, A("fwrev"))) slot = HW_FWREV;
+  else if (viewEq(k, kl, A("swrev"))) slot = HW_SWREV;
+  else if (viewEq(k, kl, A("serial"))) slot = HW_SERIAL;
+  else if (viewEq(k, kl, A("mfg"))) slot = HW_MFG;
+  else if (viewEq(k, kl, A("model"))) slot = HW_MODEL;
+  else if (viewEq(k, kl, A("assetid"))) slot = HW_ASSETID;
+  else if (viewEq(k, kl, A("uris"))) slot = HW_URIS;
   if (slot >= 0) { setView(hwViews + slot * 8, v, vl); return 0; }
-  if (viewEq(k, kl, "oui") || viewEq(k, kl, "vendortype")) {
+  if (viewEq(k, kl, A("oui")) || viewEq(k, kl, A("vendortype"))) {
     const n = hexDecode(v, vl, v, vl); // in place: bytes never outrun their hex text
-    if (n < 0) return fail("expected hex bytes", v, vl);
-    setView(hwViews + (viewEq(k, kl, "oui") ? HW_OUI : HW_VENDORTYPE) * 8, v, n);
+    if (n < 0) return fail(A("expected hex bytes"), v, vl);
+    setView(hwViews + (viewEq(k, kl, A("oui")) ? HW_OUI : HW_VENDORTYPE) * 8, v, n);
     return 0;
   }
   const n = viewDecimal(v, vl);
-  if (n < 0) return fail("expected a decimal number", v, vl);
-  if (viewEq(k, kl, "class")) hwClass = n;
-  else if (viewEq(k, kl, "function")) hwFunction = n;
-  else if (viewEq(k, kl, "mfgdate")) hwMfgDate = n;
-  else return fail("unknown hardware key", k, kl);
+  if (n < 0) return fail(A("expected a decimal number"), v, vl);
+  if (viewEq(k, kl, A("class"))) hwClass = n;
+  else if (viewEq(k, kl, A("function"))) hwFunction = n;
+  else if (viewEq(k, kl, A("mfgdate"))) hwMfgDate = n;
+  else return fail(A("unknown hardware key"), k, kl);
   return 0;
 }
 
 function applyInterface(k: usize, kl: i32, v: usize, vl: i32): i32 {
   const i = rowIndex(k, kl, MAX_IFS);
-  if (i < 0) return fail("interface index must be 1..4", k, kl);
+  if (i < 0) return fail(A("interface index must be 1..4"), k, kl);
   const row = ifRow(i);
   if (load<u32>(row) == 0) { store<u32>(row, 1); store<i32>(row, -1, 28); store<i32>(row, -1, 32); }
   const f = k + 5, fl = kl - 5;
-  if (viewEq(f, fl, "name")) setView(row + 4, v, vl);
-  else if (viewEq(f, fl, "descr")) setView(row + 12, v, vl);
-  else if (viewEq(f, fl, "phys")) {
+  if (viewEq(f, fl, A("name"))) setView(row + 4, v, vl);
+  else if (viewEq(f, fl, A("descr"))) setView(row + 12, v, vl);
+  else if (viewEq(f, fl, A("phys"))) {
     const n = hexDecode(v, vl, v, vl);
-    if (n < 0) return fail("expected hex bytes", v, vl);
+    if (n < 0) return fail(A("expected hex bytes"), v, vl);
     setView(row + 20, v, n);
   } else {
     const n = viewDecimal(v, vl);
-    if (n < 0 || n > 0x7fffffff) return fail("expected a decimal number", v, vl);
-    if (viewEq(f, fl, "type")) store<i32>(row, <i32>n, 28);
-    else if (viewEq(f, fl, "mtu")) store<i32>(row, <i32>n, 32);
-    else return fail("unknown interface key", k, kl);
+    if (n < 0 || n > 0x7fffffff) return fail(A("expected a decimal number"), v, vl);
+    if (viewEq(f, fl, A("type"))) store<i32>(row, <i32>n, 28);
+    else if (viewEq(f, fl, A("mtu"))) store<i32>(row, <i32>n, 32);
+    else return fail(A("unknown interface key"), k, kl);
   }
   return 0;
 }
 
 function applyAddress(k: usize, kl: i32, v: usize, vl: i32): i32 {
   const i = rowIndex(k, kl, MAX_IPS);
-  if (i < 0) return fail("address index must be 1..8", k, kl);
+  if (i < 0) return fail(A("address index must be 1..8"), k, kl);
   const row = ipRow(i);
   if (load<u32>(row) == 0) {
     // Defaults: interface 1, /64, manual, preferred, unicast.
@@ -228,17 +228,17 @@ function applyAddress(k: usize, kl: i32, v: usize, vl: i32): i32 {
     store<i32>(row, 2, 28); store<i32>(row, 1, 32); store<i32>(row, 1, 36);
   }
   const f = k + 5, fl = kl - 5;
-  if (viewEq(f, fl, "addr")) {
-    if (!ipv6Parse(v, vl, row + 4)) return fail("expected an IPv6 address", v, vl);
+  if (viewEq(f, fl, A("addr"))) {
+    if (!ipv6Parse(v, vl, row + 4)) return fail(A("expected an IPv6 address"), v, vl);
     return 0;
   }
   const n = viewDecimal(v, vl);
-  if (n < 0 || n > 0x7fffffff) return fail("expected a decimal number", v, vl);
-  if (viewEq(f, fl, "if")) store<i32>(row, <i32>n, 20);
-  else if (viewEq(f, fl, "pfxlen")) store<i32>(row, <i32>n, 24);
-  else if (viewEq(f, fl, "origin")) store<i32>(row, <i32>n, 28);
-  else if (viewEq(f, fl, "status")) store<i32>(row, <i32>n, 32);
-  else if (viewEq(f, fl, "type")) store<i32>(row, <i32>n, 36);
-  else return fail("unknown address key", k, kl);
+  if (n < 0 || n > 0x7fffffff) return fail(A("expected a decimal number"), v, vl);
+  if (viewEq(f, fl, A("if"))) store<i32>(row, <i32>n, 20);
+  else if (viewEq(f, fl, A("pfxlen"))) store<i32>(row, <i32>n, 24);
+  else if (viewEq(f, fl, A("origin"))) store<i32>(row, <i32>n, 28);
+  else if (viewEq(f, fl, A("status"))) store<i32>(row, <i32>n, 32);
+  else if (viewEq(f, fl, A("type"))) store<i32>(row, <i32>n, 36);
+  else return fail(A("unknown address key"), k, kl);
   return 0;
 }

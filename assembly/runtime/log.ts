@@ -14,15 +14,13 @@ let used: i32 = 0;
 /** Starts a new line. */
 export function logBegin(): void { used = 0; }
 
-/** Appends an ASCII string literal (non-ASCII is shown as '?'). */
-export function logStr(s: string): void {
-  const p = changetype<usize>(s);
-  const n = s.length;
-  for (let i = 0; i < n && used < LOG_CAP; i++) {
-    const c = load<u16>(p + (<usize>i << 1));
-    store<u8>(line + used++, c < 0x80 ? <u8>c : 0x3f);
-  }
-}
+/**
+ * Appends a counted ASCII text: A("...") in the sources, which the build's
+ * transform (scripts/ascii-transform.mjs) turns into static bytes
+ * [length, ...text]. AssemblyScript's own strings are UTF-16 and would cost
+ * twice the space.
+ */
+export function logText(t: usize): void { logBytes(t + 1, load<u8>(t)); }
 
 /** Appends raw bytes (e.g. a text field viewed in a buffer). */
 export function logBytes(ptr: usize, len: i32): void {
@@ -40,7 +38,7 @@ export function logU(v: u64): void {
 
 /** Appends a signed decimal number. */
 export function logI(v: i64): void {
-  if (v < 0) { logStr("-"); logU(<u64>(-v)); } else logU(<u64>v);
+  if (v < 0) { logText(A("-")); logU(<u64>(-v)); } else logU(<u64>v);
 }
 
 /** Appends bytes as lowercase hex. */
@@ -58,4 +56,4 @@ function hexDigit(d: u8): u8 { return d < 10 ? 0x30 + d : 0x57 + d; }
 export function logEnd(level: i32): void { pal_log(level, line, used); }
 
 /** One-call form for a constant message. */
-export function log(level: i32, s: string): void { logBegin(); logStr(s); logEnd(level); }
+export function log(level: i32, t: usize): void { logBegin(); logText(t); logEnd(level); }

@@ -1,17 +1,15 @@
 // ASCII helpers over (ptr, len) views: configuration values, URIs and TLV ids
 // are parsed in place, never copied into managed strings.
 
-/** True when the view holds exactly the ASCII literal s. */
-export function viewEq(ptr: usize, len: i32, s: string): bool {
-  if (len != s.length) return false;
-  const p = changetype<usize>(s);
-  for (let i = 0; i < len; i++) if (<u16>load<u8>(ptr + i) != load<u16>(p + (<usize>i << 1))) return false;
-  return true;
+/** True when the view holds exactly the counted ASCII text t (an A("...")). */
+export function viewEq(ptr: usize, len: i32, t: usize): bool {
+  return len == <i32>load<u8>(t) && bytesEqual(ptr, t + 1, len);
 }
 
-/** True when the view starts with the ASCII literal s. */
-export function viewStarts(ptr: usize, len: i32, s: string): bool {
-  return len >= s.length && viewEq(ptr, s.length, s);
+/** True when the view starts with the counted ASCII text t. */
+export function viewStarts(ptr: usize, len: i32, t: usize): bool {
+  const n = <i32>load<u8>(t);
+  return len >= n && bytesEqual(ptr, t + 1, n);
 }
 
 /** Value of a hex digit, or -1. */
