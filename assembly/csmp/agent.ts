@@ -10,7 +10,7 @@ import { registrationLoad, registrationStart, registrationTimer, TIMER_REGISTRAT
 import { signatureSettingsLoad } from "./signature-settings";
 import { nmsUseConfigured } from "./nms";
 import { rebootTimer, TIMER_REBOOT } from "./reboot";
-import { asyncTimer, TIMER_ASYNC } from "./describe";
+import { asyncTimer, TIMER_ASYNC } from "./async-answer";
 
 export function startAgent(): i32 {
   clockStart();

@@ -11,7 +11,7 @@ import { pbDecode, pbTlvDesc, PB_MALFORMED } from "../proto/codec";
 import { tlvBegin, tlvNext, tlvType, tlvPen, tlvValue, tlvLen, tlvStart } from "../tlv/framing";
 import { coapPayloadPtr, coapPayloadLen } from "../coap/message";
 import { verifySignedPayload, SIG_OK } from "./signature";
-import { signatureRequired, signatureChecksValidity, signatureNeedsTime, signatureSettingsSet } from "./signature-settings";
+import { signatureRequired, signatureChecksValidity, signatureNeedsTime, signatureSettingsSet, SIG_POST } from "./signature-settings";
 import { groupAssign, groupEvict, groupMatches } from "./groups";
 import { sessionSet } from "./session";
 import { registrationSettings, registrationStart, isRegistered, REG_REDIRECT } from "./registration";
@@ -19,7 +19,9 @@ import { reportingSubscribe } from "./reporting";
 import { nmsRedirect } from "./nms";
 import { parseCoapUrl, urlAddr, urlPort } from "./url";
 import { requestReboot } from "./reboot";
-import { describeLater } from "./describe";
+import { asyncAddId } from "./async-answer";
+import { emitTlv } from "./tlv-sources";
+import { parseTlvId } from "../tlv/tlvid";
 import { countRejection } from "./rejections";
 import { pal_wall_time_set } from "../pal";
 import { logBegin, logText, logU, logEnd, LOG_INFO, LOG_WARN } from "../runtime/log";
@@ -30,6 +32,8 @@ export const POST_MALFORMED: i32 = 1;     // 4.00
 export const POST_UNAUTHORIZED: i32 = 2;  // 4.01: signature checks failed
 export const POST_NOT_FOR_US: i32 = 3;    // GroupMatch does not match: ignored silently
 export const POST_FORBIDDEN: i32 = 4;     // 4.03: a TLV the device may not accept this way
+export const POST_UNSIGNED: i32 = 5;      // 4.03: signing TLVs missing
+export const POST_UNSUPPORTED: i32 = 6;   // 4.04: a TLV the device cannot apply
 
 const TLV_SIGNATURE: u32 = 77;
 const TLV_VALIDITY: u32 = 76;
@@ -55,7 +59,8 @@ function decodeCurrent(): bool {
  * Checks a payload from the NMS and, when acceptable, applies it: a POST /c
  * (kind SIG_POST) or a registration answer (kind SIG_RESPONSE).
  */
-export function processPost(multicast: bool, kind: i32): i32 {
+export function processPost(multicast: bool, kind: i32, direct: bool): i32 {
+  outputDirect = direct;
   const payload = coapPayloadPtr;
   const len = coapPayloadLen;
 
@@ -77,6 +82,7 @@ export function processPost(multicast: bool, kind: i32): i32 {
       exemptOnly = false;
     }
     if (!decodeCurrent()) { why(A("malformed TLV"), tlvType); return POST_MALFORMED; }
+    if (!acceptable(kind)) { why(A("TLV not supported"), tlvType); return POST_UNSUPPORTED; }
     if (multicast && tlvPen == 0 && (tlvType == GroupAssign.tlv() || tlvType == GroupEvict.tlv())) {
       why(A("group assignment by multicast"), tlvType);
       return POST_FORBIDDEN;
@@ -86,7 +92,7 @@ export function processPost(multicast: bool, kind: i32): i32 {
 
   // Signature and validity, as SignatureSettings require.
   if (signatureRequired(kind) && !exemptOnly) {
-    if (sig == 0) { countRejection(); why(A("unsigned"), -1); return POST_UNAUTHORIZED; }
+    if (sig == 0 || validity == 0 && signatureChecksValidity(kind)) { countRejection(); why(A("signing TLVs missing"), -1); return POST_UNSIGNED; }
     if (afterSignature) { countRejection(); why(A("Signature is not the last TLV"), -1); return POST_UNAUTHORIZED; }
     const v = verifySignedPayload(payload, signedLen, sig, sigLen, validity, validityLen,
       signatureChecksValidity(kind), signatureNeedsTime(kind));
@@ -109,7 +115,6 @@ export function processPost(multicast: bool, kind: i32): i32 {
   // Pass 2: apply in payload order.
   tlvBegin(payload, len);
   while (tlvNext() == 1) {
-    if (tlvPen != 0) continue; // vendor TLVs: routed to the host in a later build
     decodeCurrent();
     applyTlv(tlvType, tlvValue, tlvLen);
   }
@@ -146,6 +151,37 @@ function applyTlv(type: u32, value: usize, len: i32): void {
   } else if (type == RebootRequest.tlv()) {
     requestReboot(changetype<RebootRequest>(scratch).flag);
   } else if (type == DescriptionRequest.tlv()) {
-    describeLater(value, len);
+    const d = changetype<DescriptionRequest>(scratch);
+    for (let i = 0; i < d.tlvidCount; i++) {
+      const id = parseTlvId(d.tlvidPtr(i), d.tlvidLen(i));
+      if (id >= 0) output(<u64>id);
+    }
   }
+}
+
+let outputDirect = true;
+
+/** A TLV the answer carries: into the direct answer now, or queued for the asynchronous one. */
+function output(id: u64): void {
+  if (outputDirect) emitTlv(id, false);
+  else asyncAddId(id);
+}
+
+/**
+ * Whether the current (decoded) TLV is one this device applies from the NMS
+ * (kind SIG_POST) or from a registration answer (SIG_RESPONSE).
+ */
+function acceptable(kind: i32): bool {
+  if (tlvPen != 0) return false; // no vendor TLVs are handled by this build
+  const t = tlvType;
+  if (t == SessionID.tlv() || t == GroupAssign.tlv() || t == ReportSubscribe.tlv() ||
+      t == NMSRedirectRequest.tlv() || t == DescriptionRequest.tlv() || t == TLV_SIGNATURE || t == TLV_VALIDITY) return true;
+  if (kind != SIG_POST) return false;
+  if (t == RebootRequest.tlv()) {
+    // flag 1 (stop at the boot loader) needs a boot console this device does not offer.
+    const r = changetype<RebootRequest>(scratch);
+    return !r.hasFlag || r.flag == 0;
+  }
+  return t == NMSSettings.tlv() || t == GroupEvict.tlv() || t == GroupMatch.tlv() || t == CurrentTime.tlv() ||
+    t == SignatureSettings.tlv();
 }

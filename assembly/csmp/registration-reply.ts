@@ -8,6 +8,7 @@ import { registrationDone, registrationRefused, registrationAwaits } from "./reg
 import { processPost, POST_OK } from "./post";
 import { SIG_RESPONSE } from "./signature-settings";
 import { reportingStart } from "./reporting";
+import { asyncReset, asyncHasIds, asyncSchedule } from "./async-answer";
 
 export function onRegistrationReply(): void {
   if (coapCode != COAP_CODE_VALID) {
@@ -15,7 +16,10 @@ export function onRegistrationReply(): void {
     return;
   }
   // Signature checks and TLVs as for a POST; a rejected answer is as if none came.
-  if (processPost(false, SIG_RESPONSE) != POST_OK) return;
+  asyncReset();
+  if (processPost(false, SIG_RESPONSE, false) != POST_OK) return;
+  // A DescriptionRequest in the answer is answered by a NON POST.
+  if (asyncHasIds()) asyncSchedule(0);
   // A redirect inside the answer restarted registration toward the new NMS.
   if (!registrationAwaits(coapMid)) return;
   registrationDone();

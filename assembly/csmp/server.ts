@@ -2,7 +2,7 @@
 //   GET /c            -> TlvIndex (the TLV ids this device serves)
 //   GET /c?q=11+12+16 -> exactly the listed TLVs the device has, in that order
 //   GET /c/{tlvId}    -> that TLV
-//   POST /c           -> settings and commands (post.ts)
+//   POST /c           -> settings and commands (post.ts), 2.01 on success
 // Query options: q (TLV ids), a (answer asynchronously after a random
 // 0..a seconds, as a NON POST to <nms>/c) and r (send that answer to this
 // URL instead). Multicast requests are never answered directly.
@@ -18,10 +18,10 @@ import { coapBegin, coapPayloadStart, coapPayloadRoom, coapFinish, coapEmpty } f
 import {
   COAP_TYPE_CON, COAP_TYPE_ACK, COAP_TYPE_NON, COAP_CODE_GET, COAP_CODE_POST,
   COAP_CODE_CONTENT, COAP_CODE_BAD_REQUEST, COAP_CODE_NOT_FOUND, COAP_CODE_METHOD_NOT_ALLOWED,
-  COAP_CODE_CHANGED, COAP_CODE_UNAUTHORIZED, COAP_CODE_FORBIDDEN, COAP_OPT_URI_PATH, COAP_OPT_URI_QUERY,
+  COAP_CODE_CREATED, COAP_CODE_UNAUTHORIZED, COAP_CODE_FORBIDDEN, COAP_OPT_URI_PATH, COAP_OPT_URI_QUERY,
 } from "../coap/codes";
-import { processPost, POST_OK, POST_UNAUTHORIZED, POST_FORBIDDEN, POST_NOT_FOR_US } from "./post";
-import { asyncReset, asyncTo, asyncAddId, asyncSchedule, asyncHasIds } from "./describe";
+import { processPost, POST_OK, POST_UNAUTHORIZED, POST_UNSIGNED, POST_FORBIDDEN, POST_UNSUPPORTED, POST_NOT_FOR_US } from "./post";
+import { asyncReset, asyncTo, asyncAddId, asyncSchedule, asyncHasIds } from "./async-answer";
 import { SIG_POST } from "./signature-settings";
 import { parseCoapUrl, urlAddr, urlPort } from "./url";
 import { viewDecimal } from "../util/text";
@@ -138,32 +138,33 @@ export function handleRequest(isMulticast: bool): void {
     queryCount = 1;
     hasQuery = true;
   }
-  if (asyncDelay >= 0 || replyUrl) {
-    // Answered later by a POST; a CON gets an empty ACK now (RFC 7252 section 5.2.2).
+  const isPost = coapCode == COAP_CODE_POST;
+  // Deferred: answered later by a NON POST to the NMS (the `a`/`r` options;
+  // for POSTs also a NON request, which gets no CoAP answer of its own).
+  const deferred = asyncDelay >= 0 || replyUrl || (isPost && coapType != COAP_TYPE_CON);
+  if (deferred) {
     asyncReset();
     if (replyUrl) asyncTo(urlAddr, urlPort);
+    // A CON gets an empty ACK now (RFC 7252 section 5.2.2).
     if (coapType == COAP_TYPE_CON) replyToPeer(coapEmpty(txBuf, TX_CAP, COAP_TYPE_ACK, coapMid));
-    if (coapCode == COAP_CODE_POST) {
-      postCode(processPost(multicast, SIG_POST), false);
-      if (!asyncHasIds()) return;
-    } else if (!hasQuery) {
-      asyncAddId(1);
-    } else {
-      for (let i = 0; i < queryCount; i++) asyncAddId(load<u64>(queryIds + (<usize>i << 3)));
-    }
-    asyncSchedule(asyncDelay > 0 ? <u32>asyncDelay : 0);
+  }
+  if (isPost) { handlePost(deferred); return; }
+  if (deferred) {
+    if (!hasQuery) asyncAddId(1);
+    for (let i = 0; i < queryCount; i++) asyncAddId(load<u64>(queryIds + (<usize>i << 3)));
+    asyncSchedule(<u32>max<i64>(asyncDelay, 0));
     return;
   }
-  if (coapCode == COAP_CODE_POST) { postCode(processPost(multicast, SIG_POST), true); return; }
   if (multicast) return; // a multicast GET without `a` has nobody to answer
 
-  answer(COAP_CODE_CONTENT);
-  const payload = coapPayloadStart();
-  let room = coapPayloadRoom();
-  if (room > mtu) room = mtu;
-  twBegin(payload, room);
+  const payload = openAnswer(COAP_CODE_CONTENT);
   if (!hasQuery) {
     emitTlvIndex();
+  } else if (route == 1) {
+    // One TLV by path: the OpenAPI's 4.04 (not served) and 4.03 (cannot fit).
+    const rc = emitTlv(pathId, false);
+    if (rc == 0) { answerEmpty(COAP_CODE_NOT_FOUND, A("TLV not served")); return; }
+    if (rc < 0) { answerEmpty(COAP_CODE_FORBIDDEN, A("TLV does not fit one answer")); return; }
   } else {
     for (let i = 0; i < queryCount; i++) {
       if (emitTlv(load<u64>(queryIds + (<usize>i << 3)), twPos == payload) < 0) break;
@@ -172,12 +173,34 @@ export function handleRequest(isMulticast: bool): void {
   replyToPeer(coapFinish(<i32>(twPos - payload)));
 }
 
-/** Answers a processed POST (when `direct`: no `a` option made it asynchronous). */
-function postCode(outcome: i32, direct: bool): void {
-  if (outcome == POST_NOT_FOR_US) return;
-  if (!direct) return;
-  if (outcome == POST_OK) answerEmpty(COAP_CODE_CHANGED, A("applied"));
-  else if (outcome == POST_UNAUTHORIZED) answerEmpty(COAP_CODE_UNAUTHORIZED, A("signature checks failed"));
+/** Starts the answer with `code` and opens the TLV writer on its payload (within the mtu). */
+function openAnswer(code: i32): usize {
+  answer(code);
+  const payload = coapPayloadStart();
+  twBegin(payload, min(coapPayloadRoom(), mtu));
+  return payload;
+}
+
+/**
+ * POST /c. Outputs of the applied TLVs (e.g. what a DescriptionRequest asks
+ * for) go into the answer, followed by SessionID and CurrentTime as the
+ * reference agent does; when deferred they go out later by NON POST.
+ * Success is 2.01 Created, the code FND gets from the reference agent.
+ */
+function handlePost(deferred: bool): void {
+  const payload: usize = deferred ? <usize>0 : openAnswer(COAP_CODE_CREATED);
+  const outcome = processPost(multicast, SIG_POST, !deferred);
+  if (deferred) {
+    if (outcome == POST_OK && asyncHasIds()) asyncSchedule(<u32>max<i64>(asyncDelay, 0));
+    return;
+  }
+  if (outcome == POST_OK) {
+    if (twPos != payload) { emitTlv(7, false); emitTlv(18, false); }
+    replyToPeer(coapFinish(<i32>(twPos - payload)));
+  } else if (outcome == POST_UNAUTHORIZED) answerEmpty(COAP_CODE_UNAUTHORIZED, A("signature checks failed"));
+  else if (outcome == POST_UNSIGNED) answerEmpty(COAP_CODE_FORBIDDEN, A("signing TLVs missing"));
   else if (outcome == POST_FORBIDDEN) answerEmpty(COAP_CODE_FORBIDDEN, A("not accepted this way"));
-  else answerEmpty(COAP_CODE_BAD_REQUEST, A("malformed payload"));
+  else if (outcome == POST_UNSUPPORTED) answerEmpty(COAP_CODE_NOT_FOUND, A("TLV not supported"));
+  else if (outcome != POST_NOT_FOR_US) answerEmpty(COAP_CODE_BAD_REQUEST, A("malformed payload"));
+  else answerEmpty(COAP_CODE_BAD_REQUEST, A("GroupMatch does not match"));
 }

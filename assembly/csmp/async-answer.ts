@@ -1,11 +1,9 @@
-// Asynchronous answers: DescriptionRequest (TLV 8) and requests carrying the
-// `a` query option are answered later by a NON POST to <nms>/c (or to the
-// URL of the `r` option) carrying SessionID, CurrentTime and the requested
-// TLVs. The ids are copied out of the request, whose buffer is reused.
+// Asynchronous answers: requests carrying the `a` query option, and NON
+// POSTs with outputs (DescriptionRequest), are answered later by a NON POST
+// to <nms>/c (or to the URL of the `r` option) carrying SessionID,
+// CurrentTime and the requested TLVs. Only TLV ids are kept: the request's
+// buffer is reused, and the values are read when the answer goes out.
 import { pal_timer_arm } from "../pal";
-import { DescriptionRequest } from "../generated/csmp";
-import { pbDecode, PB_MALFORMED } from "../proto/codec";
-import { parseTlvId } from "../tlv/tlvid";
 import { postTlvs } from "./client";
 import { nmsAddr, nmsPort } from "./nms";
 import { randomBetween } from "../runtime/random";
@@ -18,7 +16,6 @@ const dest = memory.data(16);
 let destPort: i32 = 0;
 let useNms = true;
 let waiting = false;
-const req = memory.data(520);
 
 /** Starts collecting a new asynchronous answer (replacing one not yet sent). */
 export function asyncReset(): void { idCount = 0; useNms = true; }
@@ -41,18 +38,6 @@ export function asyncTo(addr: usize, port: i32): void {
 export function asyncSchedule(maxDelayS: u32): void {
   waiting = true;
   pal_timer_arm(TIMER_ASYNC, maxDelayS == 0 ? 0 : randomBetween(0, maxDelayS * 1000));
-}
-
-/** DescriptionRequest: queue its TLV ids for an asynchronous answer. */
-export function describeLater(value: usize, len: i32): void {
-  if (pbDecode(DescriptionRequest.desc(), req, value, len) == PB_MALFORMED) return;
-  const d = changetype<DescriptionRequest>(req);
-  if (!waiting) asyncReset();
-  for (let i = 0; i < d.tlvidCount; i++) {
-    const id = parseTlvId(d.tlvidPtr(i), d.tlvidLen(i));
-    if (id >= 0) asyncAddId(<u64>id);
-  }
-  if (!waiting) asyncSchedule(0);
 }
 
 export function asyncTimer(): void {
