@@ -5,8 +5,9 @@ import { PB_MAX_STRUCT, TlvIndex } from "../generated/csmp";
 import { pbClear, pbTlvDesc } from "../proto/codec";
 import { tlvPutMessage, twPos, twBegin, twEnd } from "../tlv/framing";
 import { tlvIdPen, tlvIdType, writeTlvId } from "../tlv/tlvid";
-import { fillDeviceId, fillHardwareDesc } from "../device/identity";
-import { fillInterfaceDesc, fillIpAddress } from "../device/interfaces";
+import {
+  fillDeviceId, fillHardwareDesc, fillInterfaceDesc, fillIpAddress, fillWpanStatus, fillRplSettings, fillDhcp6Status,
+} from "../device/identity";
 import { fillCurrentTime, fillUptime } from "./clock";
 import { fillSessionId } from "./session";
 import { fillGroupInfo } from "./groups";
@@ -17,7 +18,7 @@ import { fillSignatureSettings } from "./signature-settings";
 type RowSource = (row: i32, s: usize) => bool;
 
 /** The TLV ids served, in TlvIndex order. */
-const SERVED: StaticArray<u32> = [1, 2, 7, 11, 12, 13, 16, 18, 22, 42, 43, 58, 79];
+const SERVED: StaticArray<u32> = [1, 2, 7, 11, 12, 13, 16, 18, 21, 22, 35, 36, 42, 43, 58, 79];
 
 function sourceOf(id: u64): RowSource | null {
   if (tlvIdPen(id) != 0) return null;
@@ -33,6 +34,9 @@ function sourceOf(id: u64): RowSource | null {
     case 12: return fillInterfaceDesc;
     case 16: return fillIpAddress;
     case 18: return fillCurrentTime;
+    case 21: return fillRplSettings;
+    case 35: return fillWpanStatus;
+    case 36: return fillDhcp6Status;
     case 22: return fillUptime;
   }
   return null;

@@ -1,10 +1,18 @@
-// Device configuration: the key=value text a host hands to agent_init (format
-// in docs/device-config.md). The text stays in configBuf and the parsed
-// values are views into it, so the agent's identity costs no heap.
-import { viewEq, viewStarts, viewDecimal, hexDecode } from "../util/text";
+// Device configuration: the key=value text a host hands to agent_init (and
+// later updates through agent_config_update), format in
+// docs/device-config.md. Identity and status keys fill the TLV structs they
+// describe directly (HardwareDesc, InterfaceDesc rows, IPAddress rows,
+// WPANStatus, RPLSettings, DHCP6ClientStatus): text values are views into
+// configBuf, which the agent keeps, so nothing is copied.
+import {
+  HardwareDesc, HardwareDesc_SIZE, InterfaceDesc, InterfaceDesc_SIZE, IPAddress, IPAddress_SIZE,
+  WPANStatus, WPANStatus_SIZE, RPLSettings, RPLSettings_SIZE, DHCP6ClientStatus, DHCP6ClientStatus_SIZE,
+} from "../generated/csmp";
+import { pbFindField, pbFieldSlot, pbSetHas, pbFieldIndex } from "../proto/codec";
+import { viewEq, viewStarts, viewDecimal, hexDecode, parseDecimal, decimalEnd, bytesEqual } from "../util/text";
 import { ipv6Parse } from "../util/ipv6";
 import { logBegin, logText, logU, logBytes, logEnd, LOG_ERROR } from "../runtime/log";
-import { parseCoapUrl, urlAddr, urlPort } from "../csmp/url";
+import { parseCoapUrl, urlAddr, urlPort, urlPathLen } from "../csmp/url";
 
 export const CONFIG_CAP: i32 = 2048;
 export const configBuf = memory.data(CONFIG_CAP);
@@ -12,8 +20,6 @@ export const configBuf = memory.data(CONFIG_CAP);
 export const CONFIG_BAD_LINE: i32 = -1;
 export const CONFIG_MISSING_EUI64: i32 = -2;
 export const CONFIG_TOO_LONG: i32 = -3;
-
-// ---- parsed values ----------------------------------------------------------
 
 /** EUI-64 bytes, and as the 16-character uppercase hex text DeviceID carries (as FND expects). */
 export const eui64 = memory.data(8);
@@ -30,39 +36,30 @@ export let nmsPort: i32 = 61629;
 export const nmsKey = memory.data(65);
 export let nmsKeySet = false;
 
-// HardwareDesc text fields, in the order of HW_TEXT_KEYS: (ptr, len) pairs.
-export const HW_DESCR = 0;
-export const HW_NAME = 1;
-export const HW_HWREV = 2;
-export const HW_FWREV = 3;
-export const HW_SWREV = 4;
-export const HW_SERIAL = 5;
-export const HW_MFG = 6;
-export const HW_MODEL = 7;
-export const HW_ASSETID = 8;
-export const HW_URIS = 9;
-export const HW_OUI = 10;        // bytes
-export const HW_VENDORTYPE = 11; // bytes
-const HW_VIEWS = 12;
-export const hwViews = memory.data(HW_VIEWS * 8);
-// HardwareDesc numbers: class, function, mfgdate; -1 = absent.
-export let hwClass: i64 = -1;
-export let hwFunction: i64 = -1;
-export let hwMfgDate: i64 = -1;
+export const MAX_IFS: i32 = 4;
+export const MAX_IPS: i32 = 8;
+export const hardwareDesc = memory.data(HardwareDesc_SIZE);
+export const interfaceDescs = memory.data(InterfaceDesc_SIZE * MAX_IFS);
+export const ipAddresses = memory.data(IPAddress_SIZE * MAX_IPS);
+export const wpanStatus = memory.data(WPANStatus_SIZE);
+export const rplSettings = memory.data(RPLSettings_SIZE);
+export const dhcp6Status = memory.data(DHCP6ClientStatus_SIZE);
+// IPv6 text is often shorter than its 16 bytes, so addresses get their own room.
+const addrRoom = memory.data(16 * MAX_IPS);
 
-// InterfaceDesc rows 1..MAX_IFS: name view, descr view, phys view, type, mtu.
-export const MAX_IFS = 4;
-const IF_ROW = 40;
-export const ifRows = memory.data(MAX_IFS * IF_ROW);
-@inline export function ifRow(i: i32): usize { return ifRows + <usize>(i * IF_ROW); }
-// Row layout: +0 present u32, +4 name(ptr,len), +12 descr, +20 phys, +28 type i32 (-1 absent), +32 mtu i32 (-1 absent)
-
-// IPAddress rows 1..MAX_IPS: address bytes and fields.
-export const MAX_IPS = 8;
-const IP_ROW = 40;
-export const ipRows = memory.data(MAX_IPS * IP_ROW);
-@inline export function ipRow(i: i32): usize { return ipRows + <usize>(i * IP_ROW); }
-// Row layout: +0 present u32, +4 addr[16], +20 ifIndex, +24 pfxLen, +28 origin, +32 status, +36 type
+// Key tables: "<key>:<field number><form>," with form t = text, h = hex
+// bytes, d = decimal, a = IPv6 address. One table per TLV keeps the parser
+// generic: adding a key is one entry, not code.
+function hardwareKeys(): usize {
+  return A("descr:2t,vendortype:3h,class:5d,name:7t,hwrev:8t,fwrev:9t,swrev:10t,serial:11t,mfg:12t,model:13t,assetid:14t,mfgdate:15d,uris:16t,function:17d,oui:18h,");
+}
+function interfaceKeys(): usize { return A("name:2t,descr:3t,type:4d,mtu:5d,phys:6h,"); }
+function addressKeys(): usize { return A("addr:3a,if:4d,type:5d,origin:6d,status:7d,pfxlen:10d,"); }
+function wpanKeys(): usize {
+  return A("if:1d,ssid:2h,panid:3d,dot1x:5d,seclevel:6d,rank:7d,beaconvalid:8d,beaconversion:9d,beaconage:10d,txpower:11d,dagsize:12d,metric:13d,lastchanged:14d,lastchangedreason:15d,phymode:18d,");
+}
+function rplKeys(): usize { return A("if:1d,enabled:2d,diomin:3d,diomax:4d,daomin:5d,daomax:6d,mop:7d,"); }
+function dhcp6Keys(): usize { return A("if:1d,iaid:2d,t1:3d,t2:4d,"); }
 
 // ---- parsing ------------------------------------------------------------------
 
@@ -75,28 +72,31 @@ function fail(reason: usize, ptr: usize, len: i32): i32 {
   return CONFIG_BAD_LINE;
 }
 
-function resetConfig(): void {
+/** Forgets everything a previous configuration set (agent_init starts from scratch). */
+export function resetConfig(): void {
   eui64Set = false;
   mtu = 1024;
   nmsKeySet = false;
   memory.fill(nmsAddr, 0, 16);
   store<u8>(nmsAddr, 1, 15); // ::1
   nmsPort = 61629;
-  memory.fill(hwViews, 0, HW_VIEWS * 8);
-  hwClass = -1; hwFunction = -1; hwMfgDate = -1;
-  memory.fill(ifRows, 0, MAX_IFS * IF_ROW);
-  memory.fill(ipRows, 0, MAX_IPS * IP_ROW);
+  memory.fill(hardwareDesc, 0, HardwareDesc_SIZE);
+  changetype<HardwareDesc>(hardwareDesc).entPhysicalIndex = 1;
+  memory.fill(interfaceDescs, 0, InterfaceDesc_SIZE * MAX_IFS);
+  memory.fill(ipAddresses, 0, IPAddress_SIZE * MAX_IPS);
+  memory.fill(wpanStatus, 0, WPANStatus_SIZE);
+  memory.fill(rplSettings, 0, RPLSettings_SIZE);
+  memory.fill(dhcp6Status, 0, DHCP6ClientStatus_SIZE);
 }
 
-/** Parses len bytes of configuration text in configBuf. Returns 0 or a CONFIG_* code (reason logged). */
-export function applyConfig(len: i32): i32 {
-  if (len < 0 || len > CONFIG_CAP) {
-    logBegin(); logText(A("config: ")); logU(<u64>len); logText(A(" bytes exceed the buffer")); logEnd(LOG_ERROR);
-    return CONFIG_TOO_LONG;
-  }
-  resetConfig();
-  let p = configBuf;
-  const end = configBuf + len;
+/**
+ * Applies len bytes of configuration text at text (in configBuf: values are
+ * kept as views). Returns 0 or CONFIG_BAD_LINE (reason logged; lines before
+ * the bad one stay applied, which is why agent_init resets first).
+ */
+export function applyConfigText(text: usize, len: i32): i32 {
+  let p = text;
+  const end = text + <usize>len;
   lineNo = 0;
   while (p < end) {
     lineNo++;
@@ -113,6 +113,18 @@ export function applyConfig(len: i32): i32 {
     }
     p = e + 1;
   }
+  return 0;
+}
+
+/** agent_init: the whole configuration, from scratch. */
+export function applyConfig(len: i32): i32 {
+  if (len < 0 || len > CONFIG_CAP) {
+    logBegin(); logText(A("config: ")); logU(<u64>len); logText(A(" bytes exceed the buffer")); logEnd(LOG_ERROR);
+    return CONFIG_TOO_LONG;
+  }
+  resetConfig();
+  const rc = applyConfigText(configBuf, len);
+  if (rc != 0) return rc;
   if (!eui64Set) {
     logBegin(); logText(A("config: eui64 is required")); logEnd(LOG_ERROR);
     return CONFIG_MISSING_EUI64;
@@ -120,25 +132,12 @@ export function applyConfig(len: i32): i32 {
   return 0;
 }
 
-function setView(at: usize, ptr: usize, len: i32): void {
-  store<u32>(at, <u32>ptr);
-  store<i32>(at, len, 4);
-}
-
-/** Index from "if.N." / "ip.N." keys (N = 1..max), or -1. */
-function rowIndex(key: usize, keyLen: i32, max: i32): i32 {
-  if (keyLen < 6 || load<u8>(key + 4) != 0x2e) return -1;
-  const n = <i32>load<u8>(key + 3) - 0x30;
-  return n >= 1 && n <= max ? n - 1 : -1;
-}
-
 function applyLine(k: usize, kl: i32, v: usize, vl: i32): i32 {
   if (viewEq(k, kl, A("eui64"))) {
     if (vl != 16 || hexDecode(v, vl, eui64, 8) != 8) return fail(A("eui64 needs 16 hex digits"), v, vl);
     for (let i = 0; i < 16; i++) {
-      let c = load<u8>(v + i);
-      if (c >= 0x61) c -= 0x20;
-      store<u8>(eui64Text + i, c);
+      const c = load<u8>(v + i);
+      store<u8>(eui64Text + i, c >= 0x61 ? c - 0x20 : c);
     }
     eui64Set = true;
     return 0;
@@ -150,7 +149,7 @@ function applyLine(k: usize, kl: i32, v: usize, vl: i32): i32 {
     return 0;
   }
   if (viewEq(k, kl, A("nms.url"))) {
-    if (!parseCoapUrl(v, vl)) return fail(A("nms.url must be coap://[ipv6]:port"), v, vl);
+    if (!parseCoapUrl(v, vl) || urlPathLen > 1) return fail(A("nms.url must be coap://[ipv6]:port with no path"), v, vl);
     memory.copy(nmsAddr, urlAddr, 16);
     nmsPort = urlPort;
     return 0;
@@ -162,83 +161,78 @@ function applyLine(k: usize, kl: i32, v: usize, vl: i32): i32 {
     nmsKeySet = true;
     return 0;
   }
-  if (viewStarts(k, kl, A("hw."))) return applyHardware(k + 3, kl - 3, v, vl);
-  if (viewStarts(k, kl, A("if."))) return applyInterface(k, kl, v, vl);
-  if (viewStarts(k, kl, A("ip."))) return applyAddress(k, kl, v, vl);
+  if (viewStarts(k, kl, A("hw."))) return applyField(HardwareDesc.desc(), hardwareDesc, hardwareKeys(), k + 3, kl - 3, v, vl, 0);
+  if (viewStarts(k, kl, A("wpan."))) return applyField(WPANStatus.desc(), wpanStatus, wpanKeys(), k + 5, kl - 5, v, vl, 0);
+  if (viewStarts(k, kl, A("rpl."))) return applyField(RPLSettings.desc(), rplSettings, rplKeys(), k + 4, kl - 4, v, vl, 0);
+  if (viewStarts(k, kl, A("dhcp6."))) return applyField(DHCP6ClientStatus.desc(), dhcp6Status, dhcp6Keys(), k + 6, kl - 6, v, vl, 0);
+  const isIf = viewStarts(k, kl, A("if."));
+  if (isIf || viewStarts(k, kl, A("ip."))) {
+    // if.N.key / ip.N.key: row N (1-based) of the table.
+    const n = parseDecimal(k + 3, k + <usize>kl);
+    const max = isIf ? MAX_IFS : MAX_IPS;
+    if (n < 1 || n > max || decimalEnd >= k + <usize>kl || load<u8>(decimalEnd) != 0x2e) {
+      return fail(isIf ? A("interface row must be 1..4") : A("address row must be 1..8"), k, kl);
+    }
+    const f = decimalEnd + 1;
+    const fl = kl - <i32>(f - k);
+    const row = <i32>n - 1;
+    if (isIf) {
+      const d = changetype<InterfaceDesc>(interfaceDescs + <usize>(row * InterfaceDesc_SIZE));
+      d.ifIndex = <i32>n;
+      return applyField(InterfaceDesc.desc(), changetype<usize>(d), interfaceKeys(), f, fl, v, vl, 0);
+    }
+    const a = changetype<IPAddress>(ipAddresses + <usize>(row * IPAddress_SIZE));
+    if (!a.hasIpAddressIndex) {
+      // Defaults for a new row: ipv6, interface 1, unicast, manual, preferred, /64.
+      a.ipAddressIndex = <i32>n; a.ipAddressAddrType = 2; a.ipAddressIfIndex = 1;
+      a.ipAddressType = 1; a.ipAddressOrigin = 2; a.ipAddressStatus = 1; a.ipAddressPfxLen = 64;
+    }
+    return applyField(IPAddress.desc(), changetype<usize>(a), addressKeys(), f, fl, v, vl, addrRoom + <usize>(row * 16));
+  }
   return fail(A("unknown key"), k, kl);
 }
 
-function applyHardware(k: usize, kl: i32, v: usize, vl: i32): i32 {
-  let slot = -1;
-  if (viewEq(k, kl, A("descr"))) slot = HW_DESCR;
-  else if (viewEq(k, kl, A("name"))) slot = HW_NAME;
-  else if (viewEq(k, kl, A("hwrev"))) slot = HW_HWREV;
-  else if (viewEq(k, kl, A("fwrev"))) slot = HW_FWREV;
-  else if (viewEq(k, kl, A("swrev"))) slot = HW_SWREV;
-  else if (viewEq(k, kl, A("serial"))) slot = HW_SERIAL;
-  else if (viewEq(k, kl, A("mfg"))) slot = HW_MFG;
-  else if (viewEq(k, kl, A("model"))) slot = HW_MODEL;
-  else if (viewEq(k, kl, A("assetid"))) slot = HW_ASSETID;
-  else if (viewEq(k, kl, A("uris"))) slot = HW_URIS;
-  if (slot >= 0) { setView(hwViews + slot * 8, v, vl); return 0; }
-  if (viewEq(k, kl, A("oui")) || viewEq(k, kl, A("vendortype"))) {
-    const n = hexDecode(v, vl, v, vl); // in place: bytes never outrun their hex text
-    if (n < 0) return fail(A("expected hex bytes"), v, vl);
-    setView(hwViews + (viewEq(k, kl, A("oui")) ? HW_OUI : HW_VENDORTYPE) * 8, v, n);
-    return 0;
+/**
+ * Sets the field the key names (per `keys`, a table as above) in the struct
+ * obj described by desc. addr: where an IPv6 value's 16 bytes go.
+ */
+function applyField(desc: usize, obj: usize, keys: usize, k: usize, kl: i32, v: usize, vl: i32, addr: usize): i32 {
+  // Find "<key>:" in the table.
+  let p = keys + 1;
+  const end = p + <usize>load<u8>(keys);
+  while (p < end) {
+    let colon = p;
+    while (load<u8>(colon) != 0x3a) colon++;
+    const number = parseDecimal(colon + 1, end);
+    const form = load<u8>(decimalEnd);
+    if (<i32>(colon - p) == kl && bytesEqual(p, k, kl)) {
+      return setField(desc, obj, <u32>number, form, v, vl, addr);
+    }
+    p = decimalEnd + 2;
   }
-  const n = viewDecimal(v, vl);
-  if (n < 0) return fail(A("expected a decimal number"), v, vl);
-  if (viewEq(k, kl, A("class"))) hwClass = n;
-  else if (viewEq(k, kl, A("function"))) hwFunction = n;
-  else if (viewEq(k, kl, A("mfgdate"))) hwMfgDate = n;
-  else return fail(A("unknown hardware key"), k, kl);
-  return 0;
+  return fail(A("unknown key"), k, kl);
 }
 
-function applyInterface(k: usize, kl: i32, v: usize, vl: i32): i32 {
-  const i = rowIndex(k, kl, MAX_IFS);
-  if (i < 0) return fail(A("interface index must be 1..4"), k, kl);
-  const row = ifRow(i);
-  if (load<u32>(row) == 0) { store<u32>(row, 1); store<i32>(row, -1, 28); store<i32>(row, -1, 32); }
-  const f = k + 5, fl = kl - 5;
-  if (viewEq(f, fl, A("name"))) setView(row + 4, v, vl);
-  else if (viewEq(f, fl, A("descr"))) setView(row + 12, v, vl);
-  else if (viewEq(f, fl, A("phys"))) {
-    const n = hexDecode(v, vl, v, vl);
-    if (n < 0) return fail(A("expected hex bytes"), v, vl);
-    setView(row + 20, v, n);
-  } else {
+function setField(desc: usize, obj: usize, number: u32, form: u8, v: usize, vl: i32, addr: usize): i32 {
+  const field = pbFindField(desc, number);
+  const slot = obj + pbFieldSlot(field);
+  if (form == 0x64) { // d
     const n = viewDecimal(v, vl);
-    if (n < 0 || n > 0x7fffffff) return fail(A("expected a decimal number"), v, vl);
-    if (viewEq(f, fl, A("type"))) store<i32>(row, <i32>n, 28);
-    else if (viewEq(f, fl, A("mtu"))) store<i32>(row, <i32>n, 32);
-    else return fail(A("unknown interface key"), k, kl);
+    if (n < 0) return fail(A("expected a decimal number"), v, vl);
+    store<u32>(slot, <u32>n);
+  } else if (form == 0x61) { // a
+    if (!ipv6Parse(v, vl, addr)) return fail(A("expected an IPv6 address"), v, vl);
+    store<u32>(slot, <u32>addr);
+    store<i32>(slot, 16, 4);
+  } else {
+    let n = vl;
+    if (form == 0x68) { // h: decoded in place, bytes never outrun their hex text
+      n = hexDecode(v, vl, v, vl);
+      if (n < 0) return fail(A("expected hex bytes"), v, vl);
+    }
+    store<u32>(slot, <u32>v);
+    store<i32>(slot, n, 4);
   }
-  return 0;
-}
-
-function applyAddress(k: usize, kl: i32, v: usize, vl: i32): i32 {
-  const i = rowIndex(k, kl, MAX_IPS);
-  if (i < 0) return fail(A("address index must be 1..8"), k, kl);
-  const row = ipRow(i);
-  if (load<u32>(row) == 0) {
-    // Defaults: interface 1, /64, manual, preferred, unicast.
-    store<u32>(row, 1); store<i32>(row, 1, 20); store<i32>(row, 64, 24);
-    store<i32>(row, 2, 28); store<i32>(row, 1, 32); store<i32>(row, 1, 36);
-  }
-  const f = k + 5, fl = kl - 5;
-  if (viewEq(f, fl, A("addr"))) {
-    if (!ipv6Parse(v, vl, row + 4)) return fail(A("expected an IPv6 address"), v, vl);
-    return 0;
-  }
-  const n = viewDecimal(v, vl);
-  if (n < 0 || n > 0x7fffffff) return fail(A("expected a decimal number"), v, vl);
-  if (viewEq(f, fl, A("if"))) store<i32>(row, <i32>n, 20);
-  else if (viewEq(f, fl, A("pfxlen"))) store<i32>(row, <i32>n, 24);
-  else if (viewEq(f, fl, A("origin"))) store<i32>(row, <i32>n, 28);
-  else if (viewEq(f, fl, A("status"))) store<i32>(row, <i32>n, 32);
-  else if (viewEq(f, fl, A("type"))) store<i32>(row, <i32>n, 36);
-  else return fail(A("unknown address key"), k, kl);
+  pbSetHas(obj, pbFieldIndex(desc, field));
   return 0;
 }

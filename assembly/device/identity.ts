@@ -1,9 +1,13 @@
-// DeviceID (TLV 2) and HardwareDesc (TLV 11) from the device configuration.
-import { DeviceID, HardwareDesc } from "../generated/csmp";
+// Identity and status TLVs the host describes in its configuration:
+// DeviceID (TLV 2), HardwareDesc (11), InterfaceDesc (12) and IPAddress (16)
+// rows, WPANStatus (35), RPLSettings (21), DHCP6ClientStatus (36). The
+// configuration already holds them as structs; a source copies them out.
 import {
-  eui64Text, hwViews, hwClass, hwFunction, hwMfgDate,
-  HW_DESCR, HW_NAME, HW_HWREV, HW_FWREV, HW_SWREV, HW_SERIAL, HW_MFG, HW_MODEL,
-  HW_ASSETID, HW_URIS, HW_OUI, HW_VENDORTYPE,
+  DeviceID, HardwareDesc_SIZE, InterfaceDesc, InterfaceDesc_SIZE, IPAddress, IPAddress_SIZE,
+  WPANStatus_SIZE, RPLSettings_SIZE, DHCP6ClientStatus_SIZE,
+} from "../generated/csmp";
+import {
+  eui64Text, hardwareDesc, interfaceDescs, ipAddresses, wpanStatus, rplSettings, dhcp6Status, MAX_IFS, MAX_IPS,
 } from "./config";
 
 /** DeviceID type 1: the id is the EUI-64 as 16 hex characters. */
@@ -17,28 +21,29 @@ export function fillDeviceId(row: i32, s: usize): bool {
   return true;
 }
 
-@inline function viewPtr(slot: i32): usize { return <usize>load<u32>(hwViews + <usize>(slot * 8)); }
-@inline function viewLen(slot: i32): i32 { return load<i32>(hwViews + <usize>(slot * 8), 4); }
-
-/** The device is one physical entity, index 1; only configured fields are present. */
-export function fillHardwareDesc(row: i32, s: usize): bool {
-  if (row != 0) return false;
-  const h = changetype<HardwareDesc>(s);
-  h.entPhysicalIndex = 1;
-  if (viewPtr(HW_DESCR)) h.setEntPhysicalDescr(viewPtr(HW_DESCR), viewLen(HW_DESCR));
-  if (viewPtr(HW_VENDORTYPE)) h.setEntPhysicalVendorType(viewPtr(HW_VENDORTYPE), viewLen(HW_VENDORTYPE));
-  if (hwClass >= 0) h.entPhysicalClass = <i32>hwClass;
-  if (viewPtr(HW_NAME)) h.setEntPhysicalName(viewPtr(HW_NAME), viewLen(HW_NAME));
-  if (viewPtr(HW_HWREV)) h.setEntPhysicalHardwareRev(viewPtr(HW_HWREV), viewLen(HW_HWREV));
-  if (viewPtr(HW_FWREV)) h.setEntPhysicalFirmwareRev(viewPtr(HW_FWREV), viewLen(HW_FWREV));
-  if (viewPtr(HW_SWREV)) h.setEntPhysicalSoftwareRev(viewPtr(HW_SWREV), viewLen(HW_SWREV));
-  if (viewPtr(HW_SERIAL)) h.setEntPhysicalSerialNum(viewPtr(HW_SERIAL), viewLen(HW_SERIAL));
-  if (viewPtr(HW_MFG)) h.setEntPhysicalMfgName(viewPtr(HW_MFG), viewLen(HW_MFG));
-  if (viewPtr(HW_MODEL)) h.setEntPhysicalModelName(viewPtr(HW_MODEL), viewLen(HW_MODEL));
-  if (viewPtr(HW_ASSETID)) h.setEntPhysicalAssetID(viewPtr(HW_ASSETID), viewLen(HW_ASSETID));
-  if (hwMfgDate >= 0) h.entPhysicalMfgDate = <u32>hwMfgDate;
-  if (viewPtr(HW_URIS)) h.setEntPhysicalURIs(viewPtr(HW_URIS), viewLen(HW_URIS));
-  if (hwFunction >= 0) h.entPhysicalFunction = <u32>hwFunction;
-  if (viewPtr(HW_OUI)) h.setEntPhysicalOUI(viewPtr(HW_OUI), viewLen(HW_OUI));
+/** Copies a configured struct as row 0 when any of its fields is set (its presence bits are not all 0). */
+function single(row: i32, s: usize, from: usize, size: i32): bool {
+  if (row != 0 || load<u32>(from) == 0) return false;
+  memory.copy(s, from, <usize>size);
   return true;
 }
+
+export function fillHardwareDesc(row: i32, s: usize): bool { return single(row, s, hardwareDesc, HardwareDesc_SIZE); }
+export function fillWpanStatus(row: i32, s: usize): bool { return single(row, s, wpanStatus, WPANStatus_SIZE); }
+export function fillRplSettings(row: i32, s: usize): bool { return single(row, s, rplSettings, RPLSettings_SIZE); }
+export function fillDhcp6Status(row: i32, s: usize): bool { return single(row, s, dhcp6Status, DHCP6ClientStatus_SIZE); }
+
+/** Copies the row-th configured row (one whose index field is set) of a table. */
+function nthRow(row: i32, s: usize, table: usize, size: i32, count: i32): bool {
+  for (let i = 0; i < count; i++) {
+    const r = table + <usize>(i * size);
+    if (load<u8>(r) & 1 && row-- == 0) { // bit 0: the index field, set for every configured row
+      memory.copy(s, r, <usize>size);
+      return true;
+    }
+  }
+  return false;
+}
+
+export function fillInterfaceDesc(row: i32, s: usize): bool { return nthRow(row, s, interfaceDescs, InterfaceDesc_SIZE, MAX_IFS); }
+export function fillIpAddress(row: i32, s: usize): bool { return nthRow(row, s, ipAddresses, IPAddress_SIZE, MAX_IPS); }

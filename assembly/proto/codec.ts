@@ -43,6 +43,8 @@ export const PB_MALFORMED: i32 = -1;
 
 @inline export function pbFieldCount(desc: usize): i32 { return load<u8>(desc); }
 @inline export function pbStructSize(desc: usize): i32 { return load<u16>(desc, 2); }
+/** Offset of a field entry's slot in its struct. */
+@inline export function pbFieldSlot(field: usize): usize { return <usize>load<u16>(field, 4); }
 @inline function fieldEntrySize(kind: u8): usize { return (kind & 0x7f) == K_MESSAGE ? 8 : 6; }
 @inline function subDesc(field: usize): usize { return PB_TABLE + <usize>load<u16>(field, 6); }
 
@@ -94,7 +96,8 @@ export function pbDecode(desc: usize, dst: usize, src: usize, len: i32): i32 {
   return truncated ? PB_TRUNCATED : PB_OK;
 }
 
-function findField(desc: usize, number: u32): usize {
+/** The descriptor entry of field `number`, or 0 when the message has none. */
+export function pbFindField(desc: usize, number: u32): usize {
   let f = desc + 4;
   for (let i = pbFieldCount(desc); i > 0; i--) {
     if (<u32>load<u16>(f) == number) return f;
@@ -103,7 +106,8 @@ function findField(desc: usize, number: u32): usize {
   return 0;
 }
 
-function fieldIndex(desc: usize, field: usize): i32 {
+/** The presence bit of a field entry (its position in the descriptor). */
+export function pbFieldIndex(desc: usize, field: usize): i32 {
   let f = desc + 4;
   let i = 0;
   while (f != field) { f += fieldEntrySize(load<u8>(f, 2)); i++; }
@@ -117,7 +121,7 @@ function decodeInto(desc: usize, dst: usize, p: usize, end: usize): bool {
     p = varintEnd;
     const wt = <u32>key & 7;
     if (key >> 3 == 0) return false;
-    const field = findField(desc, <u32>(key >> 3));
+    const field = pbFindField(desc, <u32>(key >> 3));
     if (field == 0) {
       p = skipValue(wt, p, end);
       if (p == 0) return false;
@@ -148,7 +152,7 @@ function decodeInto(desc: usize, dst: usize, p: usize, end: usize): bool {
 function decodeElement(desc: usize, dst: usize, field: usize, p: usize, end: usize): usize {
   const kind = load<u8>(field, 2);
   const base = kind & 0x7f;
-  const bit = fieldIndex(desc, field);
+  const bit = pbFieldIndex(desc, field);
   let slot = dst + <usize>load<u16>(field, 4);
   if (kind & REPEATED) {
     const count = load<u32>(slot);
