@@ -7,7 +7,8 @@
 // garbage collection, so nothing allocated while handling it outlives it.
 import { CONFIG_CAP, configBuf, applyConfig } from "./device/config";
 import { RX_CAP, rxBuf, addrBuf, onDatagram } from "./csmp/transport";
-import { startAgent, onTimer } from "./csmp/agent";
+import { startAgent, onTimer, onHostEvent, onConfigUpdate } from "./csmp/agent";
+import { configUsed } from "./device/config";
 import "./runtime/fatal";
 
 /** Where the host writes the device configuration text (see device/config.ts). */
@@ -43,4 +44,31 @@ export function agent_datagram(len: i32, srcPort: i32, dstPort: i32): void {
 export function agent_timer(id: i32): void {
   onTimer(id);
   __collect();
+}
+
+/** Where the host writes configuration lines for agent_config_update (room: agent_config_cap() - used). */
+export function agent_config_tail(): usize { return configBuf + <usize>configUsed; }
+
+/**
+ * Applies len bytes of configuration lines written at agent_config_tail()
+ * (later lines override earlier ones). New addresses or NMS restart
+ * registration. Returns 0, or negative (reason logged); -3 when the
+ * configuration buffer is full: restart the agent with the whole text.
+ */
+export function agent_config_update(len: i32): i32 {
+  const rc = onConfigUpdate(len);
+  __collect();
+  return rc;
+}
+
+/**
+ * The host raises device event `code` (assembly/csmp/events.ts: 1 power
+ * outage, 2 power restored, 3 tamper, 4 join lost, 5 join regained, 6 IP
+ * address changed, 7 storage failure, 11 parent changed), optionally naming
+ * a related TLV id. Returns 0, or -1 for an unknown code.
+ */
+export function agent_event(code: i32, relatedTlv: i32): i32 {
+  const ok = onHostEvent(<u32>code, <u32>relatedTlv);
+  __collect();
+  return ok ? 0 : -1;
 }

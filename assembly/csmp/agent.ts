@@ -11,6 +11,9 @@ import { signatureSettingsLoad } from "./signature-settings";
 import { nmsUseConfigured } from "./nms";
 import { rebootTimer, TIMER_REBOOT } from "./reboot";
 import { asyncTimer, TIMER_ASYNC } from "./async-answer";
+import { eventsLoad, eventsTimer, raiseEvent, TIMER_EVENTS, EVENT_POWER_RESTORED, EVENT_IP_CHANGED, EVENT_PARENT_CHANGED, EVENT_JOIN_REGAINED } from "./events";
+import { REG_IP_CHANGED, REG_NMS_CHANGED, REG_OUTAGE } from "./registration";
+import { applyConfigText, configBuf, CONFIG_CAP, configUsed, setConfigUsed, changedIp, changedNms } from "../device/config";
 
 export function startAgent(): i32 {
   clockStart();
@@ -20,6 +23,7 @@ export function startAgent(): i32 {
   reportingLoad();
   registrationLoad();
   signatureSettingsLoad();
+  eventsLoad();
   logBegin(); logText(A("agent started, device ")); logBytes(eui64Text, 16); logEnd(LOG_INFO);
   registrationStart(REG_COLDSTART, false);
   return 0;
@@ -30,5 +34,32 @@ export function onTimer(id: i32): void {
   else if (id == TIMER_REPORT || id == TIMER_HEARTBEAT) reportingTimer(id);
   else if (id == TIMER_REBOOT) rebootTimer();
   else if (id == TIMER_ASYNC) asyncTimer();
+  else if (id == TIMER_EVENTS) eventsTimer();
   else { logBegin(); logText(A("timer with no owner: ")); logI(id); logEnd(LOG_WARN); }
+}
+
+/**
+ * The host reports an event (agent_event): raised as an alarm, and the
+ * ones the draft names as registration triggers restart registration.
+ */
+export function onHostEvent(code: u32, relatedTlv: u32): bool {
+  if (!raiseEvent(code, <u64>relatedTlv)) return false;
+  if (code == EVENT_IP_CHANGED || code == EVENT_PARENT_CHANGED || code == EVENT_JOIN_REGAINED) registrationStart(REG_IP_CHANGED, false);
+  else if (code == EVENT_POWER_RESTORED) registrationStart(REG_OUTAGE, false);
+  return true;
+}
+
+/**
+ * More configuration lines (agent_config_update), written by the host after
+ * the text already in use (which the agent keeps viewing). New addresses
+ * or a new NMS restart registration as the draft requires.
+ */
+export function onConfigUpdate(len: i32): i32 {
+  if (len < 0 || configUsed + len > CONFIG_CAP) return -3;
+  const rc = applyConfigText(configBuf + <usize>configUsed, len);
+  setConfigUsed(configUsed + len);
+  if (rc != 0) return rc;
+  if (changedNms) { nmsUseConfigured(); registrationStart(REG_NMS_CHANGED, false); }
+  else if (changedIp) registrationStart(REG_IP_CHANGED, false);
+  return 0;
 }

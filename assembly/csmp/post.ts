@@ -5,7 +5,7 @@
 // TLV takes effect: a rejected message changes no state.
 import {
   NMSSettings, ReportSubscribe, GroupAssign, GroupEvict, GroupMatch, SessionID, CurrentTime,
-  NMSRedirectRequest, RebootRequest, DescriptionRequest, SignatureSettings, PB_MAX_STRUCT,
+  NMSRedirectRequest, RebootRequest, DescriptionRequest, SignatureSettings, EventSubscribe, PB_MAX_STRUCT,
 } from "../generated/csmp";
 import { pbDecode, pbTlvDesc, PB_MALFORMED } from "../proto/codec";
 import { tlvBegin, tlvNext, tlvType, tlvPen, tlvValue, tlvLen, tlvStart } from "../tlv/framing";
@@ -22,7 +22,7 @@ import { requestReboot } from "./reboot";
 import { asyncAddId } from "./async-answer";
 import { emitTlv } from "./tlv-sources";
 import { parseTlvId } from "../tlv/tlvid";
-import { countRejection } from "./rejections";
+import { eventsSubscribe, raiseEvent, EVENT_SIGNATURE_REJECTED } from "./events";
 import { pal_wall_time_set } from "../pal";
 import { logBegin, logText, logU, logEnd, LOG_INFO, LOG_WARN } from "../runtime/log";
 
@@ -42,6 +42,9 @@ const TLV_IMAGE_BLOCK: u32 = 67;
 const TLV_DESCRIPTION_REQUEST: u32 = 8;
 
 const scratch = memory.data(PB_MAX_STRUCT);
+
+/** A security rejection: counted in EventStats through the alarm it raises. */
+function rejected(): void { raiseEvent(EVENT_SIGNATURE_REJECTED, 0); }
 
 function why(text: usize, detail: i32): void {
   logBegin(); logText(A("NMS message rejected: ")); logText(text);
@@ -92,11 +95,11 @@ export function processPost(multicast: bool, kind: i32, direct: bool): i32 {
 
   // Signature and validity, as SignatureSettings require.
   if (signatureRequired(kind) && !exemptOnly) {
-    if (sig == 0 || validity == 0 && signatureChecksValidity(kind)) { countRejection(); why(A("signing TLVs missing"), -1); return POST_UNSIGNED; }
-    if (afterSignature) { countRejection(); why(A("Signature is not the last TLV"), -1); return POST_UNAUTHORIZED; }
+    if (sig == 0 || validity == 0 && signatureChecksValidity(kind)) { rejected(); why(A("signing TLVs missing"), -1); return POST_UNSIGNED; }
+    if (afterSignature) { rejected(); why(A("Signature is not the last TLV"), -1); return POST_UNAUTHORIZED; }
     const v = verifySignedPayload(payload, signedLen, sig, sigLen, validity, validityLen,
       signatureChecksValidity(kind), signatureNeedsTime(kind));
-    if (v != SIG_OK) { countRejection(); why(A("signature check"), v); return POST_UNAUTHORIZED; }
+    if (v != SIG_OK) { rejected(); why(A("signature check"), v); return POST_UNAUTHORIZED; }
   }
 
   // GroupMatch gates the whole message; a multicast request must carry one.
@@ -150,6 +153,8 @@ function applyTlv(type: u32, value: usize, len: i32): void {
     }
   } else if (type == RebootRequest.tlv()) {
     requestReboot(changetype<RebootRequest>(scratch).flag);
+  } else if (type == EventSubscribe.tlv()) {
+    eventsSubscribe(value, len);
   } else if (type == DescriptionRequest.tlv()) {
     const d = changetype<DescriptionRequest>(scratch);
     for (let i = 0; i < d.tlvidCount; i++) {
@@ -183,5 +188,5 @@ function acceptable(kind: i32): bool {
     return !r.hasFlag || r.flag == 0;
   }
   return t == NMSSettings.tlv() || t == GroupEvict.tlv() || t == GroupMatch.tlv() || t == CurrentTime.tlv() ||
-    t == SignatureSettings.tlv();
+    t == SignatureSettings.tlv() || t == EventSubscribe.tlv();
 }

@@ -13,6 +13,7 @@ import { clientBegin, clientSend } from "./client";
 import { emitTlv } from "./tlv-sources";
 import { nmsAddr, nmsPort, nmsRedirected } from "./nms";
 import { pal_wall_time } from "../pal";
+import { raiseEvent, EVENT_REGISTRATION_REFUSED } from "./events";
 import { logBegin, logText, logU, logEnd, LOG_INFO, LOG_WARN } from "../runtime/log";
 
 export const TIMER_REGISTRATION: i32 = 0;
@@ -147,6 +148,7 @@ export function registrationDone(): void {
 export function registrationRefused(code: i32): void {
   lastRefusal = code;
   reason = REG_NMS_ERROR;
+  raiseEvent(EVENT_REGISTRATION_REFUSED, 0);
   logBegin(); logText(A("registration refused: ")); logU(<u64>(code >> 5)); logText(A(".")); logU(<u64>(code & 31)); logEnd(LOG_WARN);
 }
 

@@ -14,11 +14,12 @@ import { fillGroupInfo } from "./groups";
 import { fillReportSubscribe } from "./reporting";
 import { fillNmsSettings, fillNmsStatus } from "./registration";
 import { fillSignatureSettings } from "./signature-settings";
+import { fillEventIndex, fillEventSubscribe, fillEventStats } from "./events";
 
 type RowSource = (row: i32, s: usize) => bool;
 
 /** The TLV ids served, in TlvIndex order. */
-const SERVED: StaticArray<u32> = [1, 2, 7, 11, 12, 13, 16, 18, 21, 22, 35, 36, 42, 43, 58, 79];
+const SERVED: StaticArray<u32> = [1, 2, 7, 11, 12, 13, 16, 18, 21, 22, 35, 36, 42, 43, 58, 79, 501, 502, 510];
 
 function sourceOf(id: u64): RowSource | null {
   if (tlvIdPen(id) != 0) return null;
@@ -31,6 +32,9 @@ function sourceOf(id: u64): RowSource | null {
     case 43: return fillNmsStatus;
     case 58: return fillGroupInfo;
     case 79: return fillSignatureSettings;
+    case 501: return fillEventIndex;
+    case 502: return fillEventSubscribe;
+    case 510: return fillEventStats;
     case 12: return fillInterfaceDesc;
     case 16: return fillIpAddress;
     case 18: return fillCurrentTime;

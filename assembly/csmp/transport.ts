@@ -13,6 +13,9 @@ import { handleRequest } from "./server";
 import { registrationAwaits, registrationAwaitsSeparate } from "./registration";
 import { onRegistrationReply } from "./registration-reply";
 import { ipv6IsMulticast } from "../util/ipv6";
+import { bytesEqual } from "../util/text";
+import { nmsAddr } from "./nms";
+import { eventsAcknowledged } from "./events";
 
 /** Largest datagram the agent takes: the IPv6 minimum MTU (RFC 8200). */
 export const RX_CAP: i32 = 1280;
@@ -75,6 +78,7 @@ export function onDatagram(len: i32, srcPort: i32, dstPort: i32): void {
     return;
   }
   if (coapIsRequest()) {
+    if (bytesEqual(addrBuf, nmsAddr, 16)) eventsAcknowledged();
     if (coapType == COAP_TYPE_CON || coapType == COAP_TYPE_NON) handleRequest(ipv6IsMulticast(addrBuf + 16));
     else reject(A("request in an ACK or RST"));
     return;

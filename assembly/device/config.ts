@@ -13,6 +13,7 @@ import { viewEq, viewStarts, viewDecimal, hexDecode, parseDecimal, decimalEnd, b
 import { ipv6Parse } from "../util/ipv6";
 import { logBegin, logText, logU, logBytes, logEnd, LOG_ERROR } from "../runtime/log";
 import { parseCoapUrl, urlAddr, urlPort, urlPathLen } from "../csmp/url";
+import { setEventPen } from "../csmp/events";
 
 export const CONFIG_CAP: i32 = 2048;
 export const configBuf = memory.data(CONFIG_CAP);
@@ -20,6 +21,13 @@ export const configBuf = memory.data(CONFIG_CAP);
 export const CONFIG_BAD_LINE: i32 = -1;
 export const CONFIG_MISSING_EUI64: i32 = -2;
 export const CONFIG_TOO_LONG: i32 = -3;
+
+/** Bytes of configBuf in use: updates are written after them. */
+export let configUsed: i32 = 0;
+export function setConfigUsed(n: i32): void { configUsed = n; }
+/** What the last applied text changed (registration triggers). */
+export let changedIp = false;
+export let changedNms = false;
 
 /** EUI-64 bytes, and as the 16-character uppercase hex text DeviceID carries (as FND expects). */
 export const eui64 = memory.data(8);
@@ -98,6 +106,8 @@ export function applyConfigText(text: usize, len: i32): i32 {
   let p = text;
   const end = text + <usize>len;
   lineNo = 0;
+  changedIp = false;
+  changedNms = false;
   while (p < end) {
     lineNo++;
     let e = p;
@@ -123,6 +133,7 @@ export function applyConfig(len: i32): i32 {
     return CONFIG_TOO_LONG;
   }
   resetConfig();
+  configUsed = len;
   const rc = applyConfigText(configBuf, len);
   if (rc != 0) return rc;
   if (!eui64Set) {
@@ -152,6 +163,13 @@ function applyLine(k: usize, kl: i32, v: usize, vl: i32): i32 {
     if (!parseCoapUrl(v, vl) || urlPathLen > 1) return fail(A("nms.url must be coap://[ipv6]:port with no path"), v, vl);
     memory.copy(nmsAddr, urlAddr, 16);
     nmsPort = urlPort;
+    changedNms = true;
+    return 0;
+  }
+  if (viewEq(k, kl, A("event.pen"))) {
+    const n = viewDecimal(v, vl);
+    if (n < 0) return fail(A("event.pen must be a decimal enterprise number"), v, vl);
+    setEventPen(<u32>n);
     return 0;
   }
   if (viewEq(k, kl, A("nms.key"))) {
@@ -181,6 +199,7 @@ function applyLine(k: usize, kl: i32, v: usize, vl: i32): i32 {
       d.ifIndex = <i32>n;
       return applyField(InterfaceDesc.desc(), changetype<usize>(d), interfaceKeys(), f, fl, v, vl, 0);
     }
+    changedIp = true;
     const a = changetype<IPAddress>(ipAddresses + <usize>(row * IPAddress_SIZE));
     if (!a.hasIpAddressIndex) {
       // Defaults for a new row: ipv6, interface 1, unicast, manual, preferred, /64.
