@@ -1,13 +1,13 @@
 // node scripts/build-pal.mjs: builds the C host (pal/) into pal/out/ and
 // prints where csmp-agent is.
 //
-// WAMR's C sources come from crates.io: pal/wamr-crate is a cargo package
+// WAMR's C sources come from cargo's registry: pal/wamr-crate is a cargo package
 // that is never compiled; its pinned dependency wamrx-sys ships WAMR's tree,
 // and `cargo metadata` downloads it (once, into cargo's cache) and tells us
 // where it was unpacked. Set WAMR_ROOT (or pass --wamr-root DIR) to build
 // against a WAMR tree of your own instead.
 import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -38,7 +38,7 @@ function wamrFromCargo() {
     text = execFileSync("cargo", ["metadata", "--locked", "--format-version", "1", "--manifest-path", crateManifest],
       { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 64 * 1024 * 1024 });
   } catch {
-    fail("cargo metadata failed (is cargo installed and crates.io reachable?); or set WAMR_ROOT");
+    fail("cargo metadata failed (is cargo installed and its registry reachable?); or set WAMR_ROOT");
   }
   const pkg = JSON.parse(text).packages.find((p) => p.name === "wamrx-sys");
   if (!pkg) fail("wamrx-sys missing from cargo metadata");
@@ -65,6 +65,35 @@ const version = wamrVersion(wamrRoot);
 if (!version?.startsWith("2.")) fail(`${wamrRoot}: need WAMR 2.x, found ${version ?? "no core/version.h"}`);
 console.log(`build-pal: WAMR ${version} from ${wamrRoot}`);
 
+/**
+ * One build at a time in pal/out (test files run in parallel workers and each
+ * makes sure the binary is current). A lock left by a dead process is taken over.
+ */
+function lock() {
+  mkdirSync(outDir, { recursive: true });
+  const dir = join(outDir, ".build-lock");
+  const owner = join(dir, "pid");
+  const sleep = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+  for (let waited = 0; ; waited += 200) {
+    try {
+      mkdirSync(dir);
+      writeFileSync(owner, String(process.pid));
+      process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
+      return;
+    } catch (e) {
+      if (e.code !== "EEXIST") throw e;
+    }
+    let pid = 0;
+    try { pid = Number(readFileSync(owner, "utf8")); } catch { /* being written or removed */ }
+    let alive = true;
+    if (pid > 0) { try { process.kill(pid, 0); } catch { alive = false; } }
+    if (!alive) rmSync(dir, { recursive: true, force: true });
+    else if (waited > 600_000) fail(`${dir} held by process ${pid} for 10 minutes`);
+    else sleep(200);
+  }
+}
+
+lock();
 run("cmake", ["-S", palDir, "-B", outDir, `-DWAMR_ROOT=${wamrRoot}`, "-DCMAKE_BUILD_TYPE=Release", "--log-level=WARNING"]);
 run("cmake", ["--build", outDir, "--parallel", String(availableParallelism())]);
 

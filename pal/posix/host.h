@@ -1,0 +1,86 @@
+/*
+ * The POSIX host's internal interfaces: what main.c needs from each part of
+ * the platform besides the csmp_pal_* functions themselves.
+ */
+#ifndef CSMP_POSIX_HOST_H
+#define CSMP_POSIX_HOST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "csmp_pal.h"
+
+/* Exit codes of csmp-agent (documented in pal/README.md). */
+enum {
+    EXIT_USAGE = 1,      /* bad command line, unreadable configuration file */
+    EXIT_MODULE = 2,     /* agent.wasm missing, invalid, or not linkable */
+    EXIT_CONFIG = 3,     /* the agent rejected its configuration, or init failed */
+    EXIT_HOST = 4,       /* socket, state directory or other host resource */
+    EXIT_CRASH_LOOP = 5  /* the agent kept stopping right after restarts */
+};
+
+/* ---- log.c ---------------------------------------------------------------- */
+enum { LOG_ERROR = 0, LOG_WARN = 1, LOG_INFO = 2, LOG_DEBUG = 3 };
+/* Lines above this level are dropped (default LOG_INFO). */
+void log_set_threshold(int level);
+/* "<ISO-8601 UTC> <LEVEL> <source>: <text>" on stderr, the Node host's format. */
+void host_log(int level, const char *source, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* ---- clock.c: monotonic clock, wall clock, agent timers ---------------------- */
+int64_t clock_now_ms(void);
+void wall_clock_init(bool trust_system_time);
+/* Deadline (monotonic ms) of the earliest armed timer, or -1 when none is. */
+int64_t timers_next_deadline(void);
+/* Disarms and returns the id of the earliest timer due at now_ms, or -1. */
+int timers_take_expired(int64_t now_ms);
+void timers_cancel_all(void);
+
+/* ---- net.c: the agent's CoAP socket ------------------------------------------- */
+/* Binds [addr]:port (port 0: any free port). ifname may be NULL. */
+bool net_open(const char *addr, uint16_t port, const char *ifname);
+int net_fd(void);
+uint16_t net_port(void);
+/* Receives one datagram into buf. Returns its length, 0 when nothing is
+ * waiting, -1 on a socket error; a datagram larger than cap is dropped
+ * (logged) and reported as -2. */
+int net_receive(uint8_t *buf, size_t cap, uint8_t src[16], uint16_t *src_port,
+                uint8_t dst[16]);
+/* Leaves every multicast group the agent joined (before a restart). */
+void net_leave_all_groups(void);
+void net_close(void);
+/* Text form of an address into out (INET6_ADDRSTRLEN bytes). */
+const char *net_format(const uint8_t addr[16], char *out, size_t cap);
+
+/* ---- files.c: power-cut-safe file replacement ----------------------------------- */
+/* Writes path.tmp, fsyncs it, renames it over path, fsyncs the directory.
+ * 0, or -errno (the old file is kept). */
+int files_write_atomic(const char *path, const uint8_t *data, size_t len);
+/* fsync of the directory holding an entry that was added or removed. */
+int files_sync_dir(const char *dir);
+/* Removes *.tmp left in dir by a crash between write and rename. */
+void files_remove_stale(const char *dir);
+/* mkdir -p for one or two levels; 0 or -errno. */
+int files_make_dir(const char *dir);
+
+/* ---- store.c / slots.c: durable storage under the state directory --------------- */
+bool store_open(const char *state_dir);
+#define SLOTS_MAX 8
+bool slots_open(const char *state_dir, const uint32_t *sizes, int count);
+/* The boot loader's step before (re)starting the agent: swaps a pending
+ * activated slot into slot 0. Returns the slot swapped in, 0 when none was
+ * pending, negative on failure (logged; the old image stays). */
+int slots_apply_pending_boot(void);
+
+/* ---- crypto.c ----------------------------------------------------------------- */
+void crypto_reset(void);
+
+/* ---- reset.c: what pal.fatal and pal.reboot recorded --------------------------------- */
+typedef enum { RESET_NONE = 0, RESET_FATAL, RESET_REBOOT } reset_kind_t;
+reset_kind_t reset_pending(void);
+int32_t reset_reboot_reason(void);
+const char *reset_fatal_reason(void);
+void reset_clear(void);
+
+#endif

@@ -1,0 +1,343 @@
+/*
+ * csmp-agent: the OpenCSMP agent (agent.wasm) under WAMR's fast interpreter
+ * on Linux. Loads and checks the module, hands it its configuration, then
+ * runs the event loop: datagrams and timer expiries become calls of the
+ * agent's entry points, one at a time, each run to completion.
+ *
+ * A fatal, a reboot or a trap ends the agent's call; the host then starts a
+ * fresh instance over the same state directory, as a device's watchdog or
+ * reset would (the module stays loaded; only the instance is new).
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "wasm_export.h"
+
+#include "agent.h"
+#include "host.h"
+#include "options.h"
+
+/* More restarts than this within the window means the agent cannot come up. */
+#define RESTART_LIMIT 5
+#define RESTART_WINDOW_MS 60000
+/* Fairness: at most this many datagrams, then timers get their turn. */
+#define DATAGRAM_BURST 16
+
+static options_t opts;
+static char *config_text;
+static size_t config_len;
+static csmp_agent_settings_t settings;
+
+static volatile sig_atomic_t stop_signal;
+static sigset_t run_mask;   /* signals unblocked: inside ppoll and agent calls */
+static sigset_t quiet_mask; /* SIGINT/SIGTERM blocked: everywhere else */
+
+static int64_t restart_times[RESTART_LIMIT];
+static int restart_count;
+
+/* ---- signals ---------------------------------------------------------------- */
+
+static void
+on_signal(int sig)
+{
+    /* A second signal while the agent is stuck in a call: leave now. */
+    if (stop_signal)
+        _exit(128 + sig);
+    stop_signal = sig;
+}
+
+static void
+setup_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    /* A peer's ICMP error must not kill us through a write on a socket. */
+    signal(SIGPIPE, SIG_IGN);
+
+    /* Blocked except where the loop can notice them without a race: a
+     * signal arriving between the stop check and ppoll waits for ppoll. */
+    sigprocmask(SIG_BLOCK, NULL, &run_mask);
+    sigdelset(&run_mask, SIGINT);
+    sigdelset(&run_mask, SIGTERM);
+    quiet_mask = run_mask;
+    sigaddset(&quiet_mask, SIGINT);
+    sigaddset(&quiet_mask, SIGTERM);
+    sigprocmask(SIG_SETMASK, &quiet_mask, NULL);
+}
+
+/* ---- module file ------------------------------------------------------------ */
+
+static uint8_t *
+read_module(const char *path, uint32_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    uint8_t *buf;
+    long n;
+
+    if (!f) {
+        host_log(LOG_ERROR, "host", "cannot read agent module %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || n > 16 * 1024 * 1024
+        || fseek(f, 0, SEEK_SET) != 0) {
+        host_log(LOG_ERROR, "host", "agent module %s: not a regular file of sane size", path);
+        fclose(f);
+        return NULL;
+    }
+    /* WAMR may rewrite the buffer while loading and keeps pointers into it:
+     * writable, and alive until the module is unloaded. */
+    buf = malloc(n ? (size_t)n : 1);
+    if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        host_log(LOG_ERROR, "host", "cannot read agent module %s", path);
+        free(buf);
+        fclose(f);
+        return NULL;
+    }
+    fclose(f);
+    *size = (uint32_t)n;
+    return buf;
+}
+
+/* ---- agent lifecycle ------------------------------------------------------------ */
+
+static void
+shutdown_and_exit(int code)
+{
+    csmp_agent_deinstantiate();
+    csmp_agent_unload();
+    csmp_agent_runtime_destroy();
+    net_close();
+    free(config_text);
+    exit(code);
+}
+
+static void
+log_pool(void)
+{
+    uint32_t total, free_now, high;
+    if (csmp_agent_pool_usage(&total, &free_now, &high))
+        host_log(LOG_INFO, "host", "WAMR pool: %u of %u bytes in use (high mark %u)",
+                 total - free_now, total, high);
+}
+
+/* Instantiates and initialises the agent; exits on what a restart cannot fix. */
+static void
+boot(void)
+{
+    int32_t init_rc = 0;
+    csmp_agent_result_t r;
+
+    slots_apply_pending_boot();
+    if (!csmp_agent_instantiate(&settings)) {
+        host_log(LOG_ERROR, "host", "%s: %s", opts.module_path, csmp_agent_error());
+        shutdown_and_exit(EXIT_MODULE);
+    }
+    sigprocmask(SIG_SETMASK, &run_mask, NULL);
+    r = csmp_agent_start(config_text, (uint32_t)config_len, &init_rc);
+    sigprocmask(SIG_SETMASK, &quiet_mask, NULL);
+    if (r != CSMP_AGENT_OK) {
+        host_log(LOG_ERROR, "host", "agent init failed: %s", csmp_agent_error());
+        shutdown_and_exit(EXIT_CONFIG);
+    }
+    if (init_rc != 0) {
+        host_log(LOG_ERROR, "host",
+                 "the agent rejected its configuration (agent_init returned %d; its log says why)",
+                 (int)init_rc);
+        shutdown_and_exit(EXIT_CONFIG);
+    }
+    host_log(LOG_INFO, "host", "agent started");
+    log_pool();
+}
+
+/* A crash loop would spin forever; a device would give up the same way
+ * (boot loader fallback), so exit and let a supervisor decide. */
+static void
+count_restart(void)
+{
+    int64_t now = clock_now_ms();
+    int kept = 0;
+    for (int i = 0; i < restart_count; i++)
+        if (now - restart_times[i] < RESTART_WINDOW_MS)
+            restart_times[kept++] = restart_times[i];
+    restart_count = kept;
+    if (restart_count == RESTART_LIMIT) {
+        host_log(LOG_ERROR, "host", "the agent stopped %d times within %d s; giving up",
+                 RESTART_LIMIT + 1, RESTART_WINDOW_MS / 1000);
+        shutdown_and_exit(EXIT_CRASH_LOOP);
+    }
+    restart_times[restart_count++] = now;
+}
+
+static void
+restart(void)
+{
+    switch (reset_pending()) {
+        case RESET_REBOOT:
+            host_log(LOG_INFO, "host", "rebooting the agent (reason %d)",
+                     (int)reset_reboot_reason());
+            break;
+        case RESET_FATAL:
+            host_log(LOG_WARN, "host", "agent fatal (%s); restarting it",
+                     reset_fatal_reason());
+            break;
+        default:
+            host_log(LOG_WARN, "host", "agent trapped (%s); restarting it as after a watchdog reset",
+                     csmp_agent_error());
+            break;
+    }
+    count_restart();
+    /* What the old instance set up in the platform dies with it. */
+    csmp_agent_deinstantiate();
+    timers_cancel_all();
+    net_leave_all_groups();
+    crypto_reset();
+    reset_clear();
+    boot();
+}
+
+/* Runs one agent call with the stop signals deliverable (a stuck agent can
+ * still be interrupted by a second signal), then handles its outcome. */
+static void
+after_call(csmp_agent_result_t r)
+{
+    sigprocmask(SIG_SETMASK, &quiet_mask, NULL);
+    if (r == CSMP_AGENT_OK && reset_pending() == RESET_NONE)
+        return;
+    if (r == CSMP_AGENT_ERROR) {
+        host_log(LOG_WARN, "host", "%s", csmp_agent_error());
+        return;
+    }
+    restart();
+}
+
+static void
+deliver_timers(void)
+{
+    int64_t now = clock_now_ms();
+    int id;
+    /* Bounded, so a timer re-armed with 0 ms cannot starve the socket. */
+    for (int n = 0; n < CSMP_PAL_TIMER_COUNT && !stop_signal
+                    && (id = timers_take_expired(now)) >= 0;
+         n++) {
+        sigprocmask(SIG_SETMASK, &run_mask, NULL);
+        after_call(csmp_agent_timer(id));
+    }
+}
+
+static void
+deliver_datagrams(void)
+{
+    uint8_t src[16], dst[16];
+    uint16_t src_port;
+
+    for (int n = 0; n < DATAGRAM_BURST && !stop_signal; n++) {
+        uint32_t cap;
+        uint8_t *rx = csmp_agent_rx_buffer(&cap);
+        if (!rx)
+            return;
+        /* Straight into the agent's buffer: no copy on the hot path. */
+        int len = net_receive(rx, cap, src, &src_port, dst);
+        if (len == -2)
+            continue; /* oversized, dropped */
+        if (len <= 0)
+            return;
+        if (opts.log_level >= LOG_DEBUG) {
+            char text[64];
+            host_log(LOG_DEBUG, "net", "%d bytes from [%s]:%u", len,
+                     net_format(src, text, sizeof text), src_port);
+        }
+        sigprocmask(SIG_SETMASK, &run_mask, NULL);
+        after_call(csmp_agent_datagram((uint32_t)len, src, src_port, dst, net_port()));
+    }
+}
+
+static void
+event_loop(void)
+{
+    while (!stop_signal) {
+        deliver_timers();
+        if (stop_signal)
+            break;
+
+        struct timespec wait, *timeout = NULL;
+        int64_t next = timers_next_deadline();
+        if (next >= 0) {
+            int64_t ms = next - clock_now_ms();
+            if (ms < 0)
+                ms = 0;
+            wait.tv_sec = (time_t)(ms / 1000);
+            wait.tv_nsec = (long)(ms % 1000) * 1000000L;
+            timeout = &wait;
+        }
+        struct pollfd pfd = { .fd = net_fd(), .events = POLLIN, .revents = 0 };
+        int n = ppoll(&pfd, 1, timeout, &run_mask);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            host_log(LOG_ERROR, "host", "ppoll: %s", strerror(errno));
+            shutdown_and_exit(EXIT_HOST);
+        }
+        if (n > 0 && (pfd.revents & POLLIN))
+            deliver_datagrams();
+    }
+}
+
+int
+main(int argc, char **argv)
+{
+    uint8_t *wasm, *pool;
+    uint32_t wasm_size, major = 0, minor = 0, patch = 0;
+
+    /* One write per log line, even with several writers on one terminal. */
+    setvbuf(stderr, NULL, _IOLBF, 0);
+    if (!options_parse(argc, argv, &opts))
+        return EXIT_USAGE;
+    log_set_threshold(opts.log_level);
+
+    if (!(wasm = read_module(opts.module_path, &wasm_size)))
+        return EXIT_MODULE;
+    if (!(config_text = options_config_text(&opts, &config_len)))
+        return EXIT_USAGE;
+    if (!store_open(opts.state_dir) || !slots_open(opts.state_dir, opts.slot_sizes, opts.slot_count))
+        return EXIT_HOST;
+    wall_clock_init(opts.trust_system_time);
+
+    /* Every WAMR allocation comes from this one block, sized up front, as on
+     * a microcontroller (linear memory itself is mapped separately here). */
+    pool = aligned_alloc(16, opts.pool_bytes);
+    if (!pool || !csmp_agent_runtime_init(pool, opts.pool_bytes)) {
+        host_log(LOG_ERROR, "host", "%s", pool ? csmp_agent_error() : "out of memory");
+        return EXIT_HOST;
+    }
+    wasm_runtime_get_version(&major, &minor, &patch);
+    host_log(LOG_INFO, "host", "WAMR %u.%u.%u fast interpreter, pool %u KiB, stack %u bytes, memory cap %u pages",
+             major, minor, patch, opts.pool_bytes / 1024, opts.stack_bytes, opts.max_pages);
+
+    if (!csmp_agent_load(wasm, wasm_size)) {
+        host_log(LOG_ERROR, "host", "%s: %s", opts.module_path, csmp_agent_error());
+        shutdown_and_exit(EXIT_MODULE);
+    }
+    host_log(LOG_INFO, "host", "loaded %s (%u bytes)", opts.module_path, wasm_size);
+
+    if (!net_open(opts.bind_addr, opts.port, opts.ifname))
+        shutdown_and_exit(EXIT_HOST);
+    setup_signals();
+
+    settings.stack_size = opts.stack_bytes;
+    settings.max_memory_pages = opts.max_pages;
+    boot();
+    event_loop();
+
+    host_log(LOG_INFO, "host", "stopping (%s)", stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
+    shutdown_and_exit(0);
+    return 0;
+}
