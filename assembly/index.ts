@@ -3,8 +3,12 @@
 // Data moves through agent-owned static buffers (WAMR's host-managed heap is
 // 0 for an AssemblyScript module, so the host never allocates in our memory):
 // the host writes into the buffer an export points at, then calls the entry
-// point with the length. Each entry point runs to completion and ends with a
-// garbage collection, so nothing allocated while handling it outlives it.
+// point with the length. Each entry point runs to completion.
+//
+// The agent never allocates: all its state is static memory (memory.data)
+// and structs viewed in place. That is why it builds with the `stub` runtime
+// (no allocator worth the name, no collector), and test/module.test.ts fails
+// the build if any allocation creeps in.
 import { CONFIG_CAP, configBuf, applyConfig } from "./device/config";
 import { RX_CAP, rxBuf, addrBuf, onDatagram } from "./csmp/transport";
 import { startAgent, onTimer, onHostEvent, onConfigUpdate } from "./csmp/agent";
@@ -23,7 +27,6 @@ export function agent_config_cap(): i32 { return CONFIG_CAP; }
 export function agent_init(cfgLen: i32): i32 {
   let rc = applyConfig(cfgLen);
   if (rc == 0) rc = startAgent();
-  __collect();
   return rc;
 }
 
@@ -37,13 +40,11 @@ export function agent_addr_buf(): usize { return addrBuf; }
 /** A datagram of len bytes sits in the rx buffer, addresses in the addr buffer. */
 export function agent_datagram(len: i32, srcPort: i32, dstPort: i32): void {
   onDatagram(len, srcPort, dstPort);
-  __collect();
 }
 
 /** Timer `id`, armed with pal.timer_arm, has expired. */
 export function agent_timer(id: i32): void {
   onTimer(id);
-  __collect();
 }
 
 /** Where the host writes configuration lines for agent_config_update (room: agent_config_cap() - used). */
@@ -57,7 +58,6 @@ export function agent_config_tail(): usize { return configBuf + <usize>configUse
  */
 export function agent_config_update(len: i32): i32 {
   const rc = onConfigUpdate(len);
-  __collect();
   return rc;
 }
 
@@ -69,6 +69,5 @@ export function agent_config_update(len: i32): i32 {
  */
 export function agent_event(code: i32, relatedTlv: i32): i32 {
   const ok = onHostEvent(<u32>code, <u32>relatedTlv);
-  __collect();
   return ok ? 0 : -1;
 }

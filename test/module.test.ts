@@ -36,6 +36,16 @@ describe("agent.wasm", () => {
     m.dispose();
   });
 
+  it("never allocates: no allocator function is reachable (stub runtime, static memory only)", () => {
+    // The test build keeps function names; it is the same code plus test exports.
+    const m = binaryen.readBinary(readFileSync("build/agent-test.wasm"));
+    const names: string[] = [];
+    for (let i = 0; i < m.getNumFunctions(); i++) names.push(binaryen.getFunctionInfo(m.getFunctionByIndex(i)).name);
+    m.dispose();
+    expect(names.length).toBeGreaterThan(50);
+    expect(names.filter((n) => n.startsWith("~lib/rt/"))).toEqual([]);
+  });
+
   it("fits the 32 KiB code budget", () => {
     expect(bytes.length).toBeLessThanOrEqual(32 * 1024);
   });
