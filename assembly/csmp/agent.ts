@@ -13,6 +13,7 @@ import { rebootTimer, TIMER_REBOOT } from "./reboot";
 import { asyncTimer, TIMER_ASYNC } from "./async-answer";
 import { eventsLoad, eventsTimer, raiseEvent, TIMER_EVENTS, EVENT_POWER_RESTORED, EVENT_IP_CHANGED, EVENT_PARENT_CHANGED, EVENT_JOIN_REGAINED } from "./events";
 import { REG_IP_CHANGED, REG_NMS_CHANGED, REG_OUTAGE } from "./registration";
+import { firmwareLoad, loadTimer, TIMER_LOAD } from "../firmware/firmware";
 import { applyConfigText, configBuf, CONFIG_CAP, configUsed, setConfigUsed, changedIp, changedNms } from "../device/config";
 
 export function startAgent(): i32 {
@@ -24,6 +25,7 @@ export function startAgent(): i32 {
   registrationLoad();
   signatureSettingsLoad();
   eventsLoad();
+  firmwareLoad();
   logBegin(); logText(A("agent started, device ")); logBytes(eui64Text, 16); logEnd(LOG_INFO);
   registrationStart(REG_COLDSTART, false);
   return 0;
@@ -35,6 +37,7 @@ export function onTimer(id: i32): void {
   else if (id == TIMER_REBOOT) rebootTimer();
   else if (id == TIMER_ASYNC) asyncTimer();
   else if (id == TIMER_EVENTS) eventsTimer();
+  else if (id == TIMER_LOAD) loadTimer();
   else { logBegin(); logText(A("timer with no owner: ")); logI(id); logEnd(LOG_WARN); }
 }
 

@@ -6,6 +6,8 @@
 import {
   NMSSettings, ReportSubscribe, GroupAssign, GroupEvict, GroupMatch, SessionID, CurrentTime,
   NMSRedirectRequest, RebootRequest, DescriptionRequest, SignatureSettings, EventSubscribe, PB_MAX_STRUCT,
+  TransferRequest, TransferResponse, ImageBlock, LoadRequest, LoadResponse, CancelLoadRequest, CancelLoadResponse,
+  SetBackupRequest, SetBackupResponse,
 } from "../generated/csmp";
 import { pbDecode, pbTlvDesc, PB_MALFORMED } from "../proto/codec";
 import { tlvBegin, tlvNext, tlvType, tlvPen, tlvValue, tlvLen, tlvStart } from "../tlv/framing";
@@ -23,6 +25,7 @@ import { asyncAddId } from "./async-answer";
 import { emitTlv } from "./tlv-sources";
 import { parseTlvId } from "../tlv/tlvid";
 import { eventsSubscribe, raiseEvent, EVENT_SIGNATURE_REJECTED } from "./events";
+import { onTransferRequest, onImageBlock, onLoadRequest, onCancelLoadRequest, onSetBackupRequest } from "../firmware/firmware";
 import { pal_wall_time_set } from "../pal";
 import { logBegin, logText, logU, logEnd, LOG_INFO, LOG_WARN } from "../runtime/log";
 
@@ -153,6 +156,20 @@ function applyTlv(type: u32, value: usize, len: i32): void {
     }
   } else if (type == RebootRequest.tlv()) {
     requestReboot(changetype<RebootRequest>(scratch).flag);
+  } else if (type == TransferRequest.tlv()) {
+    onTransferRequest(changetype<TransferRequest>(scratch));
+    output(TransferResponse.tlv());
+  } else if (type == ImageBlock.tlv()) {
+    onImageBlock(changetype<ImageBlock>(scratch));
+  } else if (type == LoadRequest.tlv()) {
+    onLoadRequest(changetype<LoadRequest>(scratch));
+    output(LoadResponse.tlv());
+  } else if (type == CancelLoadRequest.tlv()) {
+    onCancelLoadRequest(changetype<CancelLoadRequest>(scratch));
+    output(CancelLoadResponse.tlv());
+  } else if (type == SetBackupRequest.tlv()) {
+    onSetBackupRequest(changetype<SetBackupRequest>(scratch));
+    output(SetBackupResponse.tlv());
   } else if (type == EventSubscribe.tlv()) {
     eventsSubscribe(value, len);
   } else if (type == DescriptionRequest.tlv()) {
@@ -188,5 +205,6 @@ function acceptable(kind: i32): bool {
     return !r.hasFlag || r.flag == 0;
   }
   return t == NMSSettings.tlv() || t == GroupEvict.tlv() || t == GroupMatch.tlv() || t == CurrentTime.tlv() ||
-    t == SignatureSettings.tlv() || t == EventSubscribe.tlv();
+    t == SignatureSettings.tlv() || t == EventSubscribe.tlv() || t == TransferRequest.tlv() || t == ImageBlock.tlv() ||
+    t == LoadRequest.tlv() || t == CancelLoadRequest.tlv() || t == SetBackupRequest.tlv();
 }

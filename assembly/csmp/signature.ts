@@ -76,8 +76,23 @@ function parseSignature(ptr: usize, len: i32): bool {
   const bits = derHeader(0x03);
   if (bits < 2 || dp + <usize>bits != dend || load<u8>(dp) != 0) return false;
   dp++;
+  return sigValue();
+}
+
+/** The DER ECDSA-Sig-Value SEQUENCE { INTEGER r, INTEGER s } at dp, filling all of [dp, dend). */
+function sigValue(): bool {
   if (derHeader(0x30) != <i32>(dend - dp)) return false;
   return derUint256(r) && derUint256(s) && dp == dend;
+}
+
+/**
+ * Verifies a bare DER ECDSA-Sig-Value (len bytes at ptr) over the SHA-256
+ * digest computed last (sha256Finish into `digest`) with key (65 bytes).
+ */
+export function verifySigValue(ptr: usize, len: i32, key: usize, hash: usize): bool {
+  dp = ptr;
+  dend = ptr + <usize>len;
+  return sigValue() && pal_ecdsa_p256_verify(key, hash, r, s) == 1;
 }
 
 /**

@@ -15,11 +15,14 @@ import { fillReportSubscribe } from "./reporting";
 import { fillNmsSettings, fillNmsStatus } from "./registration";
 import { fillSignatureSettings } from "./signature-settings";
 import { fillEventIndex, fillEventSubscribe, fillEventStats } from "./events";
+import {
+  fillFirmwareImageInfo, fillTransferResponse, fillLoadResponse, fillCancelLoadResponse, fillSetBackupResponse,
+} from "../firmware/firmware";
 
 type RowSource = (row: i32, s: usize) => bool;
 
 /** The TLV ids served, in TlvIndex order. */
-const SERVED: StaticArray<u32> = [1, 2, 7, 11, 12, 13, 16, 18, 21, 22, 35, 36, 42, 43, 58, 79, 501, 502, 510];
+const SERVED: StaticArray<u32> = [1, 2, 7, 11, 12, 13, 16, 18, 21, 22, 35, 36, 42, 43, 58, 75, 79, 501, 502, 510];
 
 function sourceOf(id: u64): RowSource | null {
   if (tlvIdPen(id) != 0) return null;
@@ -32,6 +35,11 @@ function sourceOf(id: u64): RowSource | null {
     case 43: return fillNmsStatus;
     case 58: return fillGroupInfo;
     case 79: return fillSignatureSettings;
+    case 71: return fillTransferResponse;
+    case 72: return fillLoadResponse;
+    case 73: return fillCancelLoadResponse;
+    case 74: return fillSetBackupResponse;
+    case 75: return fillFirmwareImageInfo;
     case 501: return fillEventIndex;
     case 502: return fillEventSubscribe;
     case 510: return fillEventStats;

@@ -40,6 +40,13 @@ export let mtu: i32 = 1024;
 /** NMS address and port (from nms.url). */
 export const nmsAddr = memory.data(16);
 export let nmsPort: i32 = 61629;
+/** Firmware hardware id (TransferRequest.hwInfo.hwId and image header hwid must equal it). */
+export let fwHwid: usize = 0;
+export let fwHwidLen: i32 = 0;
+/** Vendor firmware signing key (65 bytes), when fwKeySet: images must carry a valid signature. */
+export const fwKey = memory.data(65);
+export let fwKeySet = false;
+
 /** NMS public key, 65 bytes uncompressed, when nmsKeySet. */
 export const nmsKey = memory.data(65);
 export let nmsKeySet = false;
@@ -85,6 +92,8 @@ export function resetConfig(): void {
   eui64Set = false;
   mtu = 1024;
   nmsKeySet = false;
+  fwKeySet = false;
+  fwHwid = 0; fwHwidLen = 0;
   memory.fill(nmsAddr, 0, 16);
   store<u8>(nmsAddr, 1, 15); // ::1
   nmsPort = 61629;
@@ -170,6 +179,18 @@ function applyLine(k: usize, kl: i32, v: usize, vl: i32): i32 {
     const n = viewDecimal(v, vl);
     if (n < 0) return fail(A("event.pen must be a decimal enterprise number"), v, vl);
     setEventPen(<u32>n);
+    return 0;
+  }
+  if (viewEq(k, kl, A("fw.hwid"))) {
+    if (vl > 32) return fail(A("fw.hwid is at most 32 characters"), v, vl);
+    fwHwid = v; fwHwidLen = vl;
+    return 0;
+  }
+  if (viewEq(k, kl, A("fw.key"))) {
+    if (vl != 130 || hexDecode(v, vl, fwKey, 65) != 65 || load<u8>(fwKey) != 4) {
+      return fail(A("fw.key needs 130 hex digits of an uncompressed P-256 point (04...)"), v, vl);
+    }
+    fwKeySet = true;
     return 0;
   }
   if (viewEq(k, kl, A("nms.key"))) {
