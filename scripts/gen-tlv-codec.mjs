@@ -173,12 +173,12 @@ function emitAccessors(m, descOffset) {
     } else if (f.kind === K_BYTES) {
       L.push(`  @inline get ${f.name}Ptr(): usize { return <usize>load<u32>(${self}, ${o}); }`);
       L.push(`  @inline get ${f.name}Len(): i32 { return load<i32>(${self}, ${o + 4}); }`);
-      L.push(`  @inline set${N}(ptr: usize, len: i32): void { store<u32>(${self}, <u32>ptr, ${o}); store<i32>(${self}, len, ${o + 4}); pbSetHas(${self}, ${f.bit}); }`);
+      L.push(`  set${N}(ptr: usize, len: i32): void { store<u32>(${self}, <u32>ptr, ${o}); store<i32>(${self}, len, ${o + 4}); pbSetHas(${self}, ${f.bit}); }`);
     } else {
       const t = AS_TYPE[f.type] ?? "i32", st = STORE_TYPE[f.type] ?? t;
       const v = st === t ? "v" : `<${st}>v`;
       L.push(`  @inline get ${f.name}(): ${t} { return <${t}>load<${st}>(${self}, ${o}); }`);
-      L.push(`  @inline set ${f.name}(v: ${t}) { store<${st}>(${self}, ${v}, ${o}); pbSetHas(${self}, ${f.bit}); }`);
+      L.push(`  set ${f.name}(v: ${t}) { store<${st}>(${self}, ${v}, ${o}); pbSetHas(${self}, ${f.bit}); }`);
     }
   }
   L.push("}");

@@ -4,10 +4,8 @@
 // is checked (framing, signature, group, every TLV's encoding) before any
 // TLV takes effect: a rejected message changes no state.
 import {
-  NMSSettings, ReportSubscribe, GroupAssign, GroupEvict, GroupMatch, SessionID, CurrentTime,
-  NMSRedirectRequest, RebootRequest, DescriptionRequest, SignatureSettings, EventSubscribe, PB_MAX_STRUCT,
-  TransferRequest, TransferResponse, ImageBlock, LoadRequest, LoadResponse, CancelLoadRequest, CancelLoadResponse,
-  SetBackupRequest, SetBackupResponse,
+  GroupAssign, GroupEvict, GroupMatch, SessionID, CurrentTime, NMSRedirectRequest, RebootRequest,
+  DescriptionRequest, PB_MAX_STRUCT, TransferRequest, ImageBlock, LoadRequest, CancelLoadRequest, SetBackupRequest,
 } from "../generated/csmp";
 import { pbDecode, pbTlvDesc, PB_MALFORMED } from "../proto/codec";
 import { tlvBegin, tlvNext, tlvType, tlvPen, tlvValue, tlvLen, tlvStart } from "../tlv/framing";
@@ -27,7 +25,7 @@ import { parseTlvId } from "../tlv/tlvid";
 import { eventsSubscribe, raiseEvent, EVENT_SIGNATURE_REJECTED } from "./events";
 import { onTransferRequest, onImageBlock, onLoadRequest, onCancelLoadRequest, onSetBackupRequest } from "../firmware/firmware";
 import { pal_wall_time_set } from "../pal";
-import { logBegin, logText, logU, logEnd, LOG_INFO, LOG_WARN } from "../runtime/log";
+import { log, logBegin, logText, logU, logEnd, LOG_INFO, LOG_WARN } from "../runtime/log";
 
 // Outcome of a POST, mapped to a CoAP code by the server.
 export const POST_OK: i32 = 0;
@@ -127,56 +125,47 @@ export function processPost(multicast: bool, kind: i32, direct: bool): i32 {
   return POST_OK;
 }
 
+// TLV ids as case labels (a switch compiles to one jump table).
 function applyTlv(type: u32, value: usize, len: i32): void {
-  if (type == NMSSettings.tlv()) {
-    if (!registrationSettings(scratch)) { logBegin(); logText(A("NMSSettings ignored: intervals make no schedule")); logEnd(LOG_WARN); }
-  } else if (type == ReportSubscribe.tlv()) {
-    reportingSubscribe(value, len, isRegistered());
-  } else if (type == GroupAssign.tlv()) {
-    const g = changetype<GroupAssign>(scratch);
-    if (!groupAssign(g.type, g.id)) { logBegin(); logText(A("GroupAssign: unsupported group type ")); logU(g.type); logEnd(LOG_WARN); }
-  } else if (type == GroupEvict.tlv()) {
-    const g = changetype<GroupEvict>(scratch);
-    groupEvict(g.type, g.id);
-  } else if (type == SessionID.tlv()) {
-    const s = changetype<SessionID>(scratch);
-    if (s.hasId) sessionSet(s.idPtr, s.idLen);
-  } else if (type == CurrentTime.tlv()) {
-    const t = changetype<CurrentTime>(scratch);
-    if (t.hasPosix) pal_wall_time_set(<i64>t.posix);
-  } else if (type == SignatureSettings.tlv()) {
-    signatureSettingsSet(scratch);
-  } else if (type == NMSRedirectRequest.tlv()) {
-    const r = changetype<NMSRedirectRequest>(scratch);
-    if (r.hasUrl && parseCoapUrl(r.urlPtr, r.urlLen)) {
-      nmsRedirect(urlAddr, urlPort);
-      registrationStart(REG_REDIRECT, r.hasImmediate && r.immediate);
-    } else {
-      logBegin(); logText(A("NMSRedirectRequest without a usable coap:// URL ignored")); logEnd(LOG_WARN);
+  switch (type) {
+    case 42: { // NMSSettings
+      if (!registrationSettings(scratch)) log(LOG_WARN, A("NMSSettings ignored: intervals make no schedule"));
+      break;
     }
-  } else if (type == RebootRequest.tlv()) {
-    requestReboot(changetype<RebootRequest>(scratch).flag);
-  } else if (type == TransferRequest.tlv()) {
-    onTransferRequest(changetype<TransferRequest>(scratch));
-    output(TransferResponse.tlv());
-  } else if (type == ImageBlock.tlv()) {
-    onImageBlock(changetype<ImageBlock>(scratch));
-  } else if (type == LoadRequest.tlv()) {
-    onLoadRequest(changetype<LoadRequest>(scratch));
-    output(LoadResponse.tlv());
-  } else if (type == CancelLoadRequest.tlv()) {
-    onCancelLoadRequest(changetype<CancelLoadRequest>(scratch));
-    output(CancelLoadResponse.tlv());
-  } else if (type == SetBackupRequest.tlv()) {
-    onSetBackupRequest(changetype<SetBackupRequest>(scratch));
-    output(SetBackupResponse.tlv());
-  } else if (type == EventSubscribe.tlv()) {
-    eventsSubscribe(value, len);
-  } else if (type == DescriptionRequest.tlv()) {
-    const d = changetype<DescriptionRequest>(scratch);
-    for (let i = 0; i < d.tlvidCount; i++) {
-      const id = parseTlvId(d.tlvidPtr(i), d.tlvidLen(i));
-      if (id >= 0) output(<u64>id);
+    case 13: reportingSubscribe(value, len, isRegistered()); break; // ReportSubscribe
+    case 55: { // GroupAssign
+      const g = changetype<GroupAssign>(scratch);
+      if (!groupAssign(g.type, g.id)) { logBegin(); logText(A("GroupAssign: unsupported group type ")); logU(g.type); logEnd(LOG_WARN); }
+      break;
+    }
+    case 56: { const g = changetype<GroupEvict>(scratch); groupEvict(g.type, g.id); break; }
+    case 7: { const s = changetype<SessionID>(scratch); if (s.hasId) sessionSet(s.idPtr, s.idLen); break; }
+    case 18: { const t = changetype<CurrentTime>(scratch); if (t.hasPosix) pal_wall_time_set(<i64>t.posix); break; }
+    case 79: signatureSettingsSet(scratch); break;
+    case 6: { // NMSRedirectRequest
+      const r = changetype<NMSRedirectRequest>(scratch);
+      if (r.hasUrl && parseCoapUrl(r.urlPtr, r.urlLen)) {
+        nmsRedirect(urlAddr, urlPort);
+        registrationStart(REG_REDIRECT, r.hasImmediate && r.immediate);
+      } else {
+        log(LOG_WARN, A("NMSRedirectRequest without a usable coap:// URL ignored"));
+      }
+      break;
+    }
+    case 32: requestReboot(changetype<RebootRequest>(scratch).flag); break;
+    case 65: onTransferRequest(changetype<TransferRequest>(scratch)); output(71); break;
+    case 67: onImageBlock(changetype<ImageBlock>(scratch)); break;
+    case 68: onLoadRequest(changetype<LoadRequest>(scratch)); output(72); break;
+    case 69: onCancelLoadRequest(changetype<CancelLoadRequest>(scratch)); output(73); break;
+    case 70: onSetBackupRequest(changetype<SetBackupRequest>(scratch)); output(74); break;
+    case 502: eventsSubscribe(value, len); break;
+    case 8: { // DescriptionRequest
+      const d = changetype<DescriptionRequest>(scratch);
+      for (let i = 0; i < d.tlvidCount; i++) {
+        const id = parseTlvId(d.tlvidPtr(i), d.tlvidLen(i));
+        if (id >= 0) output(<u64>id);
+      }
+      break;
     }
   }
 }
@@ -195,16 +184,13 @@ function output(id: u64): void {
  */
 function acceptable(kind: i32): bool {
   if (tlvPen != 0) return false; // no vendor TLVs are handled by this build
-  const t = tlvType;
-  if (t == SessionID.tlv() || t == GroupAssign.tlv() || t == ReportSubscribe.tlv() ||
-      t == NMSRedirectRequest.tlv() || t == DescriptionRequest.tlv() || t == TLV_SIGNATURE || t == TLV_VALIDITY) return true;
-  if (kind != SIG_POST) return false;
-  if (t == RebootRequest.tlv()) {
-    // flag 1 (stop at the boot loader) needs a boot console this device does not offer.
-    const r = changetype<RebootRequest>(scratch);
-    return !r.hasFlag || r.flag == 0;
+  switch (tlvType) {
+    // In registration answers and POSTs alike.
+    case 6: case 7: case 8: case 13: case 55: case 76: case 77: return true;
+    // RebootRequest flag 1 (stop at the boot loader) needs a console this device does not offer.
+    case 32: { const r = changetype<RebootRequest>(scratch); return kind == SIG_POST && (!r.hasFlag || r.flag == 0); }
+    case 18: case 42: case 56: case 57: case 65: case 67: case 68: case 69: case 70: case 79: case 502:
+      return kind == SIG_POST;
   }
-  return t == NMSSettings.tlv() || t == GroupEvict.tlv() || t == GroupMatch.tlv() || t == CurrentTime.tlv() ||
-    t == SignatureSettings.tlv() || t == EventSubscribe.tlv() || t == TransferRequest.tlv() || t == ImageBlock.tlv() ||
-    t == LoadRequest.tlv() || t == CancelLoadRequest.tlv() || t == SetBackupRequest.tlv();
+  return false;
 }

@@ -63,10 +63,10 @@ function wireType(kind: u8): u32 {
 
 // ---- presence ----------------------------------------------------------------
 
-@inline export function pbHas(obj: usize, bit: i32): bool {
+export function pbHas(obj: usize, bit: i32): bool {
   return (load<u8>(obj + (<usize>bit >> 3)) & (1 << (bit & 7))) != 0;
 }
-@inline export function pbSetHas(obj: usize, bit: i32): void {
+export function pbSetHas(obj: usize, bit: i32): void {
   const p = obj + (<usize>bit >> 3);
   store<u8>(p, load<u8>(p) | <u8>(<i32>1 << (bit & 7)));
 }
