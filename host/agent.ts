@@ -130,7 +130,12 @@ export class AgentHost {
     if (this.agent) throw new Error("agent already running");
     this.stopped = false;
     this.opts.endpoint.onReceive((d) => this.deliver(d));
-    this.boot();
+    try {
+      this.boot();
+    } catch (e) {
+      this.opts.endpoint.onReceive(null);
+      throw e;
+    }
   }
 
   /** Stops the agent; the endpoint is left open (its owner closes it). */
@@ -165,7 +170,11 @@ export class AgentHost {
     const addr = agent.agent_addr_buf() >>> 0;
     mem.set(d.src, addr);
     mem.set(d.dst, addr + IPV6_LEN);
-    this.opts.onDatagram?.("in", d);
+    try {
+      this.opts.onDatagram?.("in", d);
+    } catch (e) {
+      this.log(LogLevel.Error, `datagram observer: ${(e as Error).message}`);
+    }
     return this.enter("datagram", () => agent.agent_datagram(d.payload.length, d.srcPort, d.dstPort));
   }
 
@@ -252,8 +261,8 @@ export class AgentHost {
   }
 
   private checkExports(exports: WebAssembly.Exports): AgentExports {
-    const missing = REQUIRED_EXPORTS.filter((n) => typeof exports[n] !== "function");
-    if (!(exports.memory instanceof WebAssembly.Memory)) missing.unshift("memory" as never);
+    const missing: string[] = REQUIRED_EXPORTS.filter((n) => typeof exports[n] !== "function");
+    if (!(exports.memory instanceof WebAssembly.Memory)) missing.unshift("memory");
     if (missing.length) throw new Error(`agent.wasm lacks exports: ${missing.join(", ")}`);
     return exports as unknown as AgentExports;
   }

@@ -17,7 +17,7 @@ import { formatEndpoint, requireAddress } from "./ipv6.ts";
 import { LogLevel, consoleSink, makeLogger, monoTimestamp, wallTimestamp } from "./log.ts";
 import { LoopNetwork } from "./loop-network.ts";
 import type { Datagram, Endpoint, Network } from "./network.ts";
-import { type NmsSimHandle, loadSimulatedNms } from "./nms-hook.ts";
+import { type NmsSimHandle, type SimulatedNmsKey, loadSimulatedNms, simulatedNmsKey } from "./nms-hook.ts";
 import { PcapWriter } from "./pcap.ts";
 import { seededRandom, systemRandom } from "./random.ts";
 import { UdpNetwork } from "./udp-network.ts";
@@ -71,11 +71,27 @@ async function run(o: CliOptions): Promise<number> {
     ? new LoopNetwork({ clock, log: makeLogger(sink, clock, "net") })
     : new UdpNetwork({ log: makeLogger(sink, clock, "net") });
 
+  // The simulated NMS signs with a key kept in the state directory; the device
+  // must be provisioned with its public half (nms.key) to check signatures.
+  let nmsKey: SimulatedNmsKey | null = null;
+  if (o.nmsSim) {
+    try {
+      nmsKey = await simulatedNmsKey(o.stateDir);
+    } catch (e) {
+      stderr(`--nms-sim: NMS key: ${(e as Error).message}`);
+      return 1;
+    }
+  }
+
   let config: string;
   try {
-    config = o.config !== null
-      ? readFileSync(o.config, "utf8")
-      : buildDeviceConfig(nodeDeviceOptions({ eui64, boundAddress: o.bind, nmsUrl: o.nmsUrl }));
+    if (o.config !== null) {
+      config = readFileSync(o.config, "utf8");
+      // A configuration file that names its own NMS key keeps it.
+      if (nmsKey && !/^nms\.key=/m.test(config)) config += `${config.endsWith("\n") ? "" : "\n"}nms.key=${nmsKey.publicKeyHex}\n`;
+    } else {
+      config = buildDeviceConfig(nodeDeviceOptions({ eui64, boundAddress: o.bind, nmsUrl: o.nmsUrl, nmsKey: nmsKey?.publicKeyHex }));
+    }
   } catch (e) {
     stderr(`device configuration: ${(e as Error).message}`);
     return 1;
@@ -131,6 +147,7 @@ async function run(o: CliOptions): Promise<number> {
       nms = await start({
         network, clock, address: o.nms.address, port: o.nms.port,
         agent: { address: requireAddress(o.bind), port: endpoint.port, eui64 }, log: sink,
+        nmsKeyPem: nmsKey?.pem,
       });
     } catch (e) {
       stderr(`--nms-sim: ${(e as Error).message}`);

@@ -141,6 +141,7 @@ export function createPal(deps: PalDeps): PalBinding {
   let lastFatal: AgentFatal | null = null;
   let sha: Hash | null = null;
   const timers = new Map<number, TimerHandle>();
+  const utf8 = new TextDecoder(); // lenient: a bad byte becomes U+FFFD, never an exception
   const groups = new Map<string, Uint8Array>();
 
   const memory = (): Uint8Array => {
@@ -166,15 +167,19 @@ export function createPal(deps: PalDeps): PalBinding {
     return ascii(ptr, len);
   };
 
-  /** Runs body; a thrown host error becomes a logged negative result. */
-  const guarded = (what: string, body: () => number): number => {
-    if (!alive) return HostError.Failed;
+  /**
+   * Runs body; a thrown host error becomes a logged negative result
+   * (`failure` for the unexpected ones: store_read must not answer -1, which
+   * means "no such record").
+   */
+  const guarded = (what: string, body: () => number, failure: number = HostError.Failed): number => {
+    if (!alive) return failure;
     try {
       return body();
     } catch (e) {
       const bad = e instanceof BadArgumentError;
       palLog(LogLevel.Error, `${what}: ${(e as Error).message}`);
-      return bad ? HostError.BadArgument : HostError.Failed;
+      return bad ? HostError.BadArgument : failure;
     }
   };
   /** Same for void imports: nothing to return, so only the log line remains. */
@@ -195,7 +200,7 @@ export function createPal(deps: PalDeps): PalBinding {
   const imports: PalImports = {
     log(level, ptr, len) {
       guardedVoid("log", () => {
-        agentLog(toLogLevel(level), new TextDecoder().decode(view(ptr, len)));
+        agentLog(toLogLevel(level), utf8.decode(view(ptr, len)));
       });
     },
 
@@ -214,9 +219,17 @@ export function createPal(deps: PalDeps): PalBinding {
         const dst = copyIn(addr, IPV6_LEN);
         const payload = copyIn(data, len);
         const rc = endpoint.send(dst, port, payload);
-        if (rc < 0) palLog(LogLevel.Warn, `udp_send to ${formatEndpoint(dst, port)} failed (${rc})`);
-        else deps.onSend?.({ src: endpoint.address, srcPort: endpoint.port, dst, dstPort: port, payload });
-        return rc;
+        if (rc < 0) {
+          palLog(LogLevel.Warn, `udp_send to ${formatEndpoint(dst, port)} failed (${rc})`);
+          return rc;
+        }
+        // The datagram is gone already: an observer's failure must not turn it into an error.
+        try {
+          deps.onSend?.({ src: endpoint.address, srcPort: endpoint.port, dst, dstPort: port, payload });
+        } catch (e) {
+          palLog(LogLevel.Error, `udp_send observer: ${(e as Error).message}`);
+        }
+        return 0;
       });
     },
 
@@ -284,7 +297,7 @@ export function createPal(deps: PalDeps): PalBinding {
         if (r.value === null) return HostError.Failed; // -1: no such record
         out.set(r.value.subarray(0, Math.min(cap, r.value.length)));
         return r.value.length;
-      });
+      }, HostError.Io);
     },
 
     store_write(key, keyLen, buf, len) {
