@@ -7,7 +7,7 @@
 // until it sends the next one. tIntervalMin/Max are durable and set by
 // NMSSettings (TLV 42).
 import { NMSSettings, NMSSettings_SIZE, NMSStatus } from "../generated/csmp";
-import { scheduleStart, scheduleStop, scheduleStep, scheduleNext, schedulePeriod, schedulePeriodOf } from "../runtime/schedule";
+import { scheduleStart, scheduleStop, scheduleStep, scheduleNext, schedulePeriod, schedulePeriodOf, STEP_SEND, STEP_BOUNDARY } from "../runtime/schedule";
 import { structRead, structWrite } from "../runtime/durable";
 import { clientBegin, clientSend } from "./client";
 import { emitTlv } from "./tlv-sources";
@@ -104,7 +104,9 @@ export function registrationStart(why: u32, immediate: bool): void {
 /** The registration timer expired. */
 export function registrationTimer(): void {
   if (!pending) return;
-  if (scheduleStep(TIMER_REGISTRATION)) { sendRegistration(); return; }
+  const step = scheduleStep(TIMER_REGISTRATION);
+  if (step == STEP_SEND) { sendRegistration(); return; }
+  if (step != STEP_BOUNDARY) return;
   const t = schedulePeriodOf(TIMER_REGISTRATION);
   const max = intervalMax * 1000;
   schedulePeriod(TIMER_REGISTRATION, t >= max >> 1 ? max : t << 1);

@@ -7,7 +7,7 @@
 import { ReportSubscribe, ReportSubscribe_SIZE } from "../generated/csmp";
 import { pbDecode, PB_OK, PB_TRUNCATED } from "../proto/codec";
 import { recordRead, recordWrite } from "../runtime/durable";
-import { scheduleStart, scheduleStop, scheduleStep, scheduleNext } from "../runtime/schedule";
+import { scheduleStart, scheduleStop, scheduleStep, scheduleNext, STEP_SEND, STEP_BOUNDARY } from "../runtime/schedule";
 import { postTlvs } from "./client";
 import { nmsAddr, nmsPort } from "./nms";
 import { parseTlvId } from "../tlv/tlvid";
@@ -75,8 +75,9 @@ export function reportingStop(): void {
 }
 
 export function reportingTimer(id: i32): void {
-  if (scheduleStep(id)) sendReport(id == TIMER_HEARTBEAT);
-  else scheduleNext(id);
+  const step = scheduleStep(id);
+  if (step == STEP_SEND) sendReport(id == TIMER_HEARTBEAT);
+  else if (step == STEP_BOUNDARY) scheduleNext(id);
 }
 
 const ids = memory.data(64 * 8);

@@ -49,20 +49,21 @@ export function scheduleRunning(id: i32): bool { return load<u8>(phase + id) != 
 export function schedulePeriod(id: i32, periodMs: u32): void { store<u32>(period + <usize>id * 4, periodMs); }
 export function schedulePeriodOf(id: i32): u32 { return periodOf(id); }
 
-/**
- * Advances timer id's schedule after its expiry. Returns true at the send
- * point (the owner sends now); the rest of the period is already armed.
- * Returns false at a period boundary (the owner may change the period with
- * schedulePeriod before calling scheduleNext) or when idle.
- */
-export function scheduleStep(id: i32): bool {
+/** scheduleStep results. */
+export const STEP_NONE = 0;     // nothing for the owner to do (idle, or the lead-in ended and period 1 began)
+export const STEP_SEND = 1;     // send now; the rest of the period is armed
+export const STEP_BOUNDARY = 2; // a period ended: change the period if wanted, then scheduleNext
+
+/** Advances timer id's schedule after its expiry; returns a STEP_* for the owner. */
+export function scheduleStep(id: i32): i32 {
   const p = load<u8>(phase + id);
   if (p == PHASE_SEND) {
     store<u8>(phase + id, PHASE_REST);
     pal_timer_arm(id, load<u32>(rest + <usize>id * 4));
-    return true;
+    return STEP_SEND;
   }
-  return false;
+  if (p == PHASE_LEAD) { beginPeriod(id); return STEP_NONE; }
+  return p == PHASE_REST ? STEP_BOUNDARY : STEP_NONE;
 }
 
 /** Starts the next period (after scheduleStep returned false at a boundary). */
