@@ -1,8 +1,9 @@
 // Agent life cycle: start after configuration (durable state, registration)
 // and timer dispatch.
 import { clockStart } from "./clock";
-import { logBegin, logText, logBytes, logI, logEnd, LOG_INFO, LOG_WARN } from "../runtime/log";
-import { eui64Text } from "../device/config";
+import { log, logBegin, logText, logBytes, logI, logEnd, LOG_INFO, LOG_WARN } from "../runtime/log";
+import { eui64Text, mcastGroups, MAX_MCAST } from "../device/config";
+import { pal_udp_multicast } from "../pal";
 import { sessionLoad } from "./session";
 import { groupsLoad } from "./groups";
 import { reportingLoad, reportingTimer, TIMER_REPORT, TIMER_HEARTBEAT } from "./reporting";
@@ -26,6 +27,10 @@ export function startAgent(): i32 {
   signatureSettingsLoad();
   eventsLoad();
   firmwareLoad();
+  for (let i = 0; i < MAX_MCAST; i++) {
+    const g = mcastGroups + <usize>(i * 16);
+    if (load<u8>(g) == 0xff && pal_udp_multicast(g, 1) < 0) log(LOG_WARN, A("could not join a multicast group"));
+  }
   logBegin(); logText(A("agent started, device ")); logBytes(eui64Text, 16); logEnd(LOG_INFO);
   registrationStart(REG_COLDSTART, false);
   return 0;

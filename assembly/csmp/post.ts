@@ -73,6 +73,10 @@ export function processPost(multicast: bool, kind: i32, direct: bool): i32 {
   let validity: usize = 0, validityLen = 0;
   let match: usize = 0, matchLen = 0;
   let exemptOnly = true, afterSignature = false;
+  // Problems with individual TLVs are reported only after the signature check
+  // (the draft's order): an unsigned message learns nothing about its content.
+  let problem = POST_OK;
+  let problemTlv: u32 = 0;
   tlvBegin(payload, len);
   let rc = tlvNext();
   for (; rc == 1; rc = tlvNext()) {
@@ -85,12 +89,11 @@ export function processPost(multicast: bool, kind: i32, direct: bool): i32 {
     } else {
       exemptOnly = false;
     }
-    if (!decodeCurrent()) { why(A("malformed TLV"), tlvType); return POST_MALFORMED; }
-    if (!acceptable(kind)) { why(A("TLV not supported"), tlvType); return POST_UNSUPPORTED; }
-    if (multicast && tlvPen == 0 && (tlvType == GroupAssign.tlv() || tlvType == GroupEvict.tlv())) {
-      why(A("group assignment by multicast"), tlvType);
-      return POST_FORBIDDEN;
-    }
+    if (problem != POST_OK) continue;
+    problemTlv = tlvType;
+    if (!decodeCurrent()) problem = POST_MALFORMED;
+    else if (!acceptable(kind)) problem = POST_UNSUPPORTED;
+    else if (multicast && tlvPen == 0 && (tlvType == GroupAssign.tlv() || tlvType == GroupEvict.tlv())) problem = POST_FORBIDDEN;
   }
   if (rc < 0) { why(A("malformed TLV framing"), -1); return POST_MALFORMED; }
 
@@ -114,6 +117,11 @@ export function processPost(multicast: bool, kind: i32, direct: bool): i32 {
   } else if (multicast) {
     logBegin(); logText(A("multicast POST /c without GroupMatch ignored")); logEnd(LOG_INFO);
     return POST_NOT_FOR_US;
+  }
+
+  if (problem != POST_OK) {
+    why(problem == POST_MALFORMED ? A("malformed TLV") : problem == POST_UNSUPPORTED ? A("TLV not supported") : A("group assignment by multicast"), problemTlv);
+    return problem;
   }
 
   // Pass 2: apply in payload order.

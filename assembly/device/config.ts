@@ -47,6 +47,10 @@ export let fwHwidLen: i32 = 0;
 export const fwKey = memory.data(65);
 export let fwKeySet = false;
 
+/** IPv6 multicast groups the agent joins (mcast.1, mcast.2); all-zero = none. */
+export const MAX_MCAST: i32 = 2;
+export const mcastGroups = memory.data(16 * MAX_MCAST);
+
 /** NMS public key, 65 bytes uncompressed, when nmsKeySet. */
 export const nmsKey = memory.data(65);
 export let nmsKeySet = false;
@@ -94,6 +98,7 @@ export function resetConfig(): void {
   nmsKeySet = false;
   fwKeySet = false;
   fwHwid = 0; fwHwidLen = 0;
+  memory.fill(mcastGroups, 0, 16 * MAX_MCAST);
   memory.fill(nmsAddr, 0, 16);
   store<u8>(nmsAddr, 1, 15); // ::1
   nmsPort = 61629;
@@ -179,6 +184,12 @@ function applyLine(k: usize, kl: i32, v: usize, vl: i32): i32 {
     const n = viewDecimal(v, vl);
     if (n < 0) return fail(A("event.pen must be a decimal enterprise number"), v, vl);
     setEventPen(<u32>n);
+    return 0;
+  }
+  if (viewStarts(k, kl, A("mcast.")) && kl == 7) {
+    const n = <i32>load<u8>(k + 6) - 0x31;
+    const g = mcastGroups + <usize>(n * 16);
+    if (n < 0 || n >= MAX_MCAST || !ipv6Parse(v, vl, g) || load<u8>(g) != 0xff) return fail(A("mcast.1/mcast.2 take an IPv6 multicast address"), v, vl);
     return 0;
   }
   if (viewEq(k, kl, A("fw.hwid"))) {
