@@ -65,7 +65,8 @@ describe.skipIf(!toolchain)("FreeRTOS PAL on a Cortex-M4F", () => {
         const onData = (d: Buffer) => {
           uart += d.toString("utf8");
           if (/PANIC/.test(uart)) { clearTimeout(t); rej(new Error(`firmware panic; UART:\n${uart}`)); }
-          if (/pal: agent started/.test(uart)) { clearTimeout(t); res(); }
+          // The last boot line: pool use and the agent task's stack margin.
+          if (/pal: agent task stack: \d+ of \d+ bytes never used\r?\n/.test(uart)) { clearTimeout(t); res(); }
         };
         proc.stdout!.on("data", onData);
         proc.stderr!.on("data", onData);
@@ -78,6 +79,7 @@ describe.skipIf(!toolchain)("FreeRTOS PAL on a Cortex-M4F", () => {
     expect(uart).toMatch(/WAMR 2\.\d+\.\d+ fast interpreter/);
     // The agent's own log line, through pal.log, the PAL and the UART hook.
     expect(uart).toMatch(/INFO agent: agent started, device 00173BAB01020304/);
+    expect(uart).toMatch(/pal: agent started/);
     expect(uart).toMatch(/WAMR pool: \d+ of \d+ bytes in use/);
   }, 60_000);
 });

@@ -1,0 +1,218 @@
+// POST /c commands and settings, groups and multicast, asynchronous
+// answers, alarms, and re-registration triggers, end to end in virtual time.
+import { describe, it, expect, beforeEach } from "vitest";
+import { createWorld, addDevice, agentLog, type World, type Device } from "./support/testbed.ts";
+import { exchange, signed, postTo, getTlvs, nmsKeyHex } from "./support/nms-ops.ts";
+import { decodeCoap, parseCodeText, CoapType, uriPath, get, type CoapMessage } from "../host/nms/coap.ts";
+import { decodeTlvs, encodeTlvs, type Tlv, type TlvInput } from "../host/nms/tlv.ts";
+import { requireAddress } from "../host/ipv6.ts";
+import { encodeCoap } from "../host/nms/coap.ts";
+
+const H = 3600_000;
+const GROUP = "ff03::1";
+
+let world: World;
+let device: Device;
+/** Device-originated POST /c messages the NMS received (reports, events, async answers). */
+let posts: { at: number; tlvs: Tlv[] }[];
+
+function register(d: Device, answer: TlvInput[] = [{ type: "SessionID", value: { id: "sess-1" } }]): void {
+  world.clock.runUntil(() => agentLog(d).includes("registered"), 2 * H);
+  expect(agentLog(d)).toContain("registered");
+  void answer;
+}
+
+beforeEach(() => {
+  world = createWorld();
+  posts = [];
+  world.nms.onRequest((req) => {
+    if (req.path === "/r") req.respond(parseCodeText("2.03"), signed(world, [{ type: "SessionID", value: { id: "sess-1" } }]));
+    else if (req.path === "/c") posts.push({ at: world.clock.nowMs(), tlvs: decodeTlvs(req.payload) });
+  });
+  device = addDevice(world, { nmsKey: nmsKeyHex, extra: { "mcast.1": GROUP } });
+});
+
+/** Sends raw CoAP to an address (a multicast group too) and runs time; returns the device's direct answers. */
+function sendRaw(msg: CoapMessage, to = device.address): CoapMessage[] {
+  const got: CoapMessage[] = [];
+  const untap = world.net.tap((d) => { if (d.srcPort === device.port && d.dstPort === 61629) got.push(decodeCoap(d.payload)); });
+  world.nmsEndpoint.send(requireAddress(to), device.port, encodeCoap(msg));
+  world.clock.advance(100);
+  untap();
+  return got;
+}
+
+describe("settings", () => {
+  it("NMSSettings changes the registration intervals durably", async () => {
+    register(device);
+    expect((await exchange(world, device, postTo(signed(world, [{ type: "NMSSettings", value: { regIntervalMin: 60, regIntervalMax: 600 } }])))).code).toBe("2.01");
+    device.host.powerCycle();
+    expect((await exchange(world, device, getTlvs([42]))).tlvs[0].value).toEqual({ regIntervalMin: 60, regIntervalMax: 600 });
+  });
+
+  it("refuses a schedule that cannot work (max below min) and changes nothing", async () => {
+    await exchange(world, device, postTo(signed(world, [{ type: "NMSSettings", value: { regIntervalMin: 900, regIntervalMax: 600 } }])));
+    expect((await exchange(world, device, getTlvs([42]))).tlvs[0].value).toEqual({ regIntervalMin: 300, regIntervalMax: 3600 });
+  });
+
+  it("the last of duplicate TLVs wins", async () => {
+    await exchange(world, device, postTo(signed(world, [
+      { type: "NMSSettings", value: { regIntervalMax: 1000 } },
+      { type: "NMSSettings", value: { regIntervalMax: 2000 } },
+    ])));
+    expect((await exchange(world, device, getTlvs([42]))).tlvs[0].value).toMatchObject({ regIntervalMax: 2000 });
+  });
+
+  it("a malformed TLV rejects the whole POST (4.00) and nothing of it applies", async () => {
+    const good = encodeTlvs([{ type: "NMSSettings", value: { regIntervalMax: 1234 } }]);
+    const bad = Uint8Array.of(55, 3, 0x08, 0xff, 0xff); // GroupAssign with a truncated varint
+    const now = Math.floor(world.clock.wallTimeMs() / 1000);
+    const { signPayload } = await import("../host/nms/sign.ts");
+    const { nmsKeys } = await import("./support/nms-ops.ts");
+    const p = signPayload(Buffer.concat([good, bad]), nmsKeys, { notBefore: now - 1, notAfter: now + 60 });
+    expect((await exchange(world, device, postTo(p))).code).toBe("4.00");
+    expect((await exchange(world, device, getTlvs([42]))).tlvs[0].value).toMatchObject({ regIntervalMax: 3600 });
+  });
+
+  it("CurrentTime from the NMS sets the device clock", async () => {
+    await exchange(world, device, postTo(signed(world, [{ type: "CurrentTime", value: { posix: 2_000_000_000 } }])));
+    const t = (await exchange(world, device, getTlvs([18]))).tlvs[0].value as { posix: number };
+    expect(t.posix - 2_000_000_000).toBeLessThan(5);
+  });
+
+  it("RebootRequest: answered first, then the device restarts and re-registers", async () => {
+    register(device);
+    const boots = device.host.bootCount;
+    const a = await exchange(world, device, postTo(signed(world, [{ type: "RebootRequest", value: { flag: 0 } }])));
+    expect(a.code).toBe("2.01");
+    world.clock.runUntil(() => device.host.bootCount > boots, 60_000);
+    expect(device.host.bootCount).toBe(boots + 1);
+    const unsupported = await exchange(world, device, postTo(signed(world, [{ type: "RebootRequest", value: { flag: 1 } }])));
+    expect(unsupported.code).toBe("4.04");
+  });
+});
+
+describe("groups and multicast", () => {
+  it("GroupAssign (unicast) is durable; multicast POSTs apply only with a matching GroupMatch", async () => {
+    register(device);
+    expect((await exchange(world, device, postTo(signed(world, [{ type: "GroupAssign", value: { type: 1, id: 5 } }])))).code).toBe("2.01");
+    device.host.powerCycle();
+    expect((await exchange(world, device, getTlvs([58]))).tlvs[0].value).toEqual({ type: 1, id: 5 });
+
+    const setMax = (max: number, match?: { type: number; id: number }) => {
+      const tlvs: TlvInput[] = match ? [{ type: "GroupMatch", value: match }] : [];
+      tlvs.push({ type: "NMSSettings", value: { regIntervalMax: max } });
+      return { ...postTo(signed(world, tlvs), false), mid: max & 0xffff };
+    };
+    // Multicast answers nothing directly (RFC 7252 section 8.1), so check the effect.
+    expect(sendRaw(setMax(4000), GROUP)).toEqual([]);                          // no GroupMatch: ignored
+    expect(sendRaw(setMax(4100, { type: 1, id: 6 }), GROUP)).toEqual([]);      // other group: ignored
+    expect((await exchange(world, device, getTlvs([42]))).tlvs[0].value).toMatchObject({ regIntervalMax: 3600 });
+    sendRaw(setMax(4200, { type: 1, id: 5 }), GROUP);                         // our group: applied
+    expect((await exchange(world, device, getTlvs([42]))).tlvs[0].value).toMatchObject({ regIntervalMax: 4200 });
+  });
+
+  it("GroupAssign and GroupEvict are never accepted by multicast", async () => {
+    register(device);
+    await exchange(world, device, postTo(signed(world, [{ type: "GroupAssign", value: { type: 1, id: 5 } }])));
+    sendRaw({ ...postTo(signed(world, [{ type: "GroupMatch", value: { type: 1, id: 5 } }, { type: "GroupEvict", value: { type: 1, id: 5 } }]), false), mid: 77 }, GROUP);
+    expect((await exchange(world, device, getTlvs([58]))).tlvs[0].value).toEqual({ type: 1, id: 5 });
+    // By unicast it is.
+    await exchange(world, device, postTo(signed(world, [{ type: "GroupEvict", value: { type: 1, id: 5 } }])));
+    expect((await exchange(world, device, getTlvs([58]))).tlvs).toEqual([]);
+  });
+
+  it("a multicast GET with `a` is answered by a NON POST to the NMS within a seconds", async () => {
+    register(device);
+    await exchange(world, device, postTo(signed(world, [{ type: "GroupAssign", value: { type: 1, id: 5 } }])));
+    posts = [];
+    const t0 = world.clock.nowMs();
+    const msg = { ...get("/c", ["q=2+22", "a=10"]), type: CoapType.NonConfirmable, mid: 99 };
+    expect(sendRaw(msg, GROUP)).toEqual([]);
+    world.clock.advance(11_000);
+    expect(posts).toHaveLength(1);
+    expect(posts[0].at - t0).toBeLessThanOrEqual(10_100);
+    expect(posts[0].tlvs.map((t) => t.type)).toEqual([7, 18, 2, 22]);
+  });
+
+  it("the `r` option sends the asynchronous answer to another URL", async () => {
+    const other = world.net.bindSync("2001:db8::77", 5683);
+    const got: Tlv[][] = [];
+    other.onReceive((d) => { const m = decodeCoap(d.payload); if (uriPath(m) === "/c") got.push(decodeTlvs(m.payload)); });
+    const msg = { ...get("/c", ["q=2", "a=0", "r=coap://[2001:db8::77]:5683"]), type: CoapType.NonConfirmable, mid: 5 };
+    sendRaw(msg);
+    world.clock.advance(1000);
+    expect(got).toHaveLength(1);
+    expect(got[0].map((t) => t.type)).toEqual([18, 2]);
+  });
+});
+
+describe("alarms", () => {
+  it("a subscribed host event reaches the NMS within a second, unsubscribed ones do not", async () => {
+    register(device);
+    const sub = await exchange(world, device, postTo(signed(world, [{ type: "EventSubscribe", value: { id: [{ ianaen: 0, code: 3 }] } }])));
+    expect(sub.code).toBe("2.01");
+    posts = [];
+    const t0 = world.clock.nowMs();
+    expect(device.host.exports!.agent_event(3, 0)).toBe(0); // tamper: subscribed
+    expect(device.host.exports!.agent_event(6, 16)).toBe(0); // IP changed: not subscribed
+    world.clock.advance(1000);
+    const events = posts.filter((p) => p.tlvs.some((t) => t.type === 500));
+    expect(events).toHaveLength(1);
+    expect(events[0].at - t0).toBeLessThan(1000);
+    const report = events[0].tlvs.find((t) => t.type === 500)!.value as { seqIndex: number; id: { code: number } };
+    expect(report.id.code).toBe(3);
+    expect(report.seqIndex).toBe(1);
+    expect(device.host.exports!.agent_event(999, 0)).toBe(-1);
+  });
+
+  it("events raised before registration are sent after it; the queue bound holds under a storm", async () => {
+    // Subscribe first, then reboot so the device is unregistered while events happen.
+    register(device);
+    await exchange(world, device, postTo(signed(world, [{ type: "EventSubscribe", value: { id: [{ ianaen: 0, code: 6 }] } }])));
+    world.net.setLink(device.address, "2001:db8::1", () => []); // the NMS is unreachable
+    device.host.powerCycle();
+    world.clock.advance(1); // the restart happens at the next clock turn
+    for (let i = 0; i < 50; i++) device.host.exports!.agent_event(6, 0);
+    world.net.setLink(device.address, "2001:db8::1", null);
+    posts = [];
+    world.clock.runUntil(() => posts.some((p) => p.tlvs.some((t) => t.type === 500)), 4 * H);
+    world.clock.advance(1000);
+    const seqs = posts.flatMap((p) => p.tlvs.filter((t) => t.type === 500)).map((t) => (t.value as { seqIndex: number }).seqIndex);
+    expect(seqs).toEqual([43, 44, 45, 46, 47, 48, 49, 50]); // the newest 8; the oldest were dropped
+  });
+
+  it("high-priority events repeat until the NMS talks to the device", async () => {
+    register(device);
+    await exchange(world, device, postTo(signed(world, [{ type: "EventSubscribe", value: { id: [{ ianaen: 0, code: 1 }] } }])));
+    posts = [];
+    device.host.exports!.agent_event(1, 0); // power outage: high priority
+    world.clock.advance(35_000);
+    expect(posts.filter((p) => p.tlvs.some((t) => t.type === 500)).length).toBe(3); // at 0, 10, 30 s
+    await exchange(world, device, getTlvs([22])); // the NMS talks
+    world.clock.advance(120_000);
+    expect(posts.filter((p) => p.tlvs.some((t) => t.type === 500)).length).toBe(3);
+  });
+});
+
+describe("re-registration triggers", () => {
+  it("host events and configuration updates restart registration with the draft's reasons", () => {
+    register(device);
+    const regs: number[] = [];
+    world.net.tap((d) => {
+      const m = decodeCoap(d.payload);
+      if (uriPath(m) === "/r") regs.push((decodeTlvs(m.payload).find((t) => t.type === 43)!.value as { lastRegReason: number }).lastRegReason);
+    });
+    device.host.exports!.agent_event(6, 16); // IP address changed
+    world.clock.runUntil(() => regs.length >= 1, 2 * H);
+    // A new NMS address through a configuration update.
+    const ex = device.host.exports!;
+    const text = Buffer.from("nms.url=coap://[2001:db8::1]:61629\n");
+    new Uint8Array(ex.memory.buffer).set(text, ex.agent_config_tail());
+    expect(ex.agent_config_update(text.length)).toBe(0);
+    world.clock.runUntil(() => regs.length >= 2, 2 * H);
+    device.host.exports!.agent_event(2, 0); // power restored
+    world.clock.runUntil(() => regs.length >= 3, 2 * H);
+    expect(regs).toEqual([3, 4, 8]);
+  });
+});
