@@ -319,6 +319,7 @@ export function fillFirmwareImageInfo(row: i32, s: usize): bool {
     if (!slotKnown(slot) || row-- != 0) continue;
     memory.copy(s, changetype<usize>(slotInfo(slot)), FirmwareImageInfo_SIZE);
     const f = changetype<FirmwareImageInfo>(s);
+    f.index = slot; // the row is the slot, whichever slot the image came through
     f.isRunning = slot == SLOT_RUNNING;
     if (slot == SLOT_UPLOAD) {
       // A window of the bitmap from the first missing block (whole bytes),
