@@ -6,7 +6,6 @@
 import { CoapCode, codeText } from "./nms/coap.ts";
 import { CoapResetError, CoapTimeoutError } from "./nms/client.ts";
 import { NMS_CLI_USAGE, parseNmsCliArgs, UsageError, type NmsCliOptions } from "./nms/cli-args.ts";
-import { tlvFromJson } from "./nms/json-value.ts";
 import { readNmsKey, writeNewNmsKey } from "./nms/key-file.ts";
 import { isMulticastAddress } from "./nms/requests.ts";
 import { SimulatedNms, type ExchangeResult, type GetOptions } from "./nms/sim.ts";
@@ -24,9 +23,13 @@ function codeName(code: number): string {
   return name ? `${codeText(code)} ${name.replace(/([a-z])([A-Z])/g, "$1 $2")}` : codeText(code);
 }
 
-/** Prints every answer; true when all of them are successes. */
-function printResult(r: ExchangeResult): boolean {
+/** Prints every answer; true when all of them are successes (and, when answers were awaited, some came). */
+function printResult(r: ExchangeResult, awaited: boolean): boolean {
   if (r.answers.length === 0) {
+    if (awaited) {
+      out("no device answered");
+      return false;
+    }
     out(r.code === null ? "sent (no answer expected)" : codeName(r.code));
     return r.code === null || r.code >> 5 === 2;
   }
@@ -72,10 +75,10 @@ async function exchange(o: NmsCliOptions): Promise<number> {
   try {
     switch (o.command.kind) {
       case "get":
-        return printResult(await nms.get(o.to, o.command.ids, base)) ? 0 : 1;
+        return printResult(await nms.get(o.to, o.command.ids, base), o.async !== null) ? 0 : 1;
       case "post": {
-        const tlvs = o.command.tlvs.map((t) => tlvFromJson(t.name, t.json));
-        return printResult(await nms.post(o.to, tlvs, { ...base, groupMatch: o.group ?? undefined })) ? 0 : 1;
+        const awaited = o.async !== null && o.command.tlvs.some((t) => t.type === 8);
+        return printResult(await nms.post(o.to, o.command.tlvs, { ...base, groupMatch: o.group ?? undefined }), awaited) ? 0 : 1;
       }
       case "walk":
         return await walk(nms, o, base);
@@ -89,10 +92,11 @@ async function exchange(o: NmsCliOptions): Promise<number> {
 
 /** GET /c, then each TLV it lists, one at a time (an answer holds what fits one datagram). */
 async function walk(nms: SimulatedNms, o: NmsCliOptions, base: GetOptions): Promise<number> {
+  const awaited = o.async !== null;
   const index = await nms.get(o.to, [], base);
   const listed = index.tlvs.find((t) => t.name === "TlvIndex");
   if (!listed || listed.value instanceof Uint8Array) {
-    printResult(index);
+    printResult(index, awaited);
     throw new Error("the answer to GET /c carries no TlvIndex");
   }
   const ids = (listed.value.tlvid as string[]).filter((id) => id !== "1");
@@ -102,7 +106,7 @@ async function walk(nms: SimulatedNms, o: NmsCliOptions, base: GetOptions): Prom
     const name = /^\d+$/.test(id) ? tlvName(Number(id)) : id;
     out(`-- ${id} ${name}`);
     try {
-      if (!printResult(await nms.get(o.to, [id], base))) status = 1;
+      if (!printResult(await nms.get(o.to, [id], base), awaited)) status = 1;
     } catch (e) {
       out(`  failed: ${explain(e, o)}`);
       status = 1;

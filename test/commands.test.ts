@@ -55,6 +55,16 @@ describe("settings", () => {
     expect((await exchange(world, device, getTlvs([42]))).tlvs[0].value).toEqual({ regIntervalMin: 300, regIntervalMax: 3600 });
   });
 
+  it("ReportSubscribe to a registered device is answered 2.01, then the first report follows", async () => {
+    register(device);
+    posts = [];
+    const a = await exchange(world, device, postTo(signed(world, [{ type: "ReportSubscribe", value: { interval: 60, tlvid: ["22", "18"] } }])));
+    expect(a.code).toBe("2.01");
+    world.clock.advance(1000);
+    expect(posts).toHaveLength(1);
+    expect(posts[0].tlvs.map((t) => t.type)).toEqual([7, 18, 22]); // CurrentTime once, though subscribed
+  });
+
   it("the last of duplicate TLVs wins", async () => {
     await exchange(world, device, postTo(signed(world, [
       { type: "NMSSettings", value: { regIntervalMax: 1000 } },
@@ -158,7 +168,7 @@ describe("alarms", () => {
     expect(device.host.exports!.agent_event(6, 16)).toBe(0); // IP changed: not subscribed
     world.clock.advance(1000);
     const events = posts.filter((p) => p.tlvs.some((t) => t.type === 500));
-    expect(events).toHaveLength(1);
+    expect(events, agentLog(device).slice(-8).join("\n")).toHaveLength(1);
     expect(events[0].at - t0).toBeLessThan(1000);
     const report = events[0].tlvs.find((t) => t.type === 500)!.value as { seqIndex: number; id: { code: number } };
     expect(report.id.code).toBe(3);

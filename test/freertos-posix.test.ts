@@ -46,7 +46,7 @@ async function listen(): Promise<{ port: number; next(ms: number): Promise<Buffe
   let waiter: ((m: Buffer) => void) | null = null;
   sock.on("message", (m) => { if (waiter) { const w = waiter; waiter = null; w(m); } else inbox.push(m); });
   await new Promise<void>((res) => sock.bind(0, "::1", () => res()));
-  cleanups.push(() => sock.close());
+  cleanups.push(() => { sock.close(); });
   return {
     port: sock.address().port,
     next: (ms) => inbox.length ? Promise.resolve(inbox.shift()!) : new Promise((res, rej) => {
@@ -125,7 +125,7 @@ describe("FreeRTOS PAL on the FreeRTOS POSIX port", () => {
     expect(sim.log()).toMatch(/agent: agent started, device 00173BAB01020304/);
 
     const sock = dgram.createSocket("udp6");
-    cleanups.push(() => sock.close());
+    cleanups.push(() => { sock.close(); });
     const mid = [0x5a, 0x17], token = [0xc3, 0x9e];
     const request = Uint8Array.from([
       0x42, 0x01, ...mid, ...token, // CON GET, token length 2

@@ -54,6 +54,7 @@ export function postTlvs(addr: usize, port: i32, ids: usize, count: i32): i32 {
   let fresh = true;
   for (let i = 0; i < count; i++) {
     const id = load<u64>(ids + (<usize>i << 3));
+    if (id == 7 || id == 18) continue; // every message starts with them already
     let rc = emitTlv(id, fresh);
     if (rc < 0) {
       clientSend(addr, port);

@@ -18,7 +18,7 @@ import { emitTlv } from "./tlv-sources";
 import { tlvPutMessage } from "../tlv/framing";
 import { writeTlvId } from "../tlv/tlvid";
 import { nmsAddr, nmsPort } from "./nms";
-import { isRegistered } from "./registration";
+import { hasRegistered } from "./registration";
 import { logBegin, logText, logU, logEnd, LOG_INFO, LOG_WARN } from "../runtime/log";
 
 export const TIMER_EVENTS: i32 = 5;
@@ -121,13 +121,14 @@ export function raiseEvent(code: u32, related: u64): bool {
   store<u32>(e, code, 8);
   store<u64>(e, related, 12);
   store<u32>(e, 0, 20);
-  eventsFlush();
+  // Sent from the timer, never inside the current call: it may be building an answer.
+  if (hasRegistered()) pal_timer_arm(TIMER_EVENTS, 0);
   return true;
 }
 
 /** Sends what is queued (when registered); keeps high-priority entries for repeats. */
 export function eventsFlush(): void {
-  if (!isRegistered() || queued == 0) return;
+  if (!hasRegistered() || queued == 0) return;
   let kept = 0;
   let earliestRepeat: u32 = 0;
   for (let i = 0; i < queued; i++) {
@@ -147,9 +148,14 @@ export function eventsFlush(): void {
   if (earliestRepeat > 0) pal_timer_arm(TIMER_EVENTS, earliestRepeat * 1000);
 }
 
+/** Registered: what waited in the queue goes out right after the current call. */
+export function eventsPending(): void {
+  if (queued > 0) pal_timer_arm(TIMER_EVENTS, 0);
+}
+
 /** The NMS talked to the device: high-priority repeats have done their job. */
 export function eventsAcknowledged(): void {
-  if (isRegistered()) queued = 0;
+  if (hasRegistered()) queued = 0;
 }
 
 export function eventsTimer(): void { eventsFlush(); }

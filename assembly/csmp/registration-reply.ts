@@ -8,7 +8,7 @@ import { registrationDone, registrationRefused, registrationAwaits } from "./reg
 import { processPost, POST_OK } from "./post";
 import { SIG_RESPONSE } from "./signature-settings";
 import { reportingStart } from "./reporting";
-import { eventsFlush } from "./events";
+import { eventsPending } from "./events";
 import { asyncReset, asyncHasIds, asyncSchedule } from "./async-answer";
 
 export function onRegistrationReply(): void {
@@ -25,5 +25,5 @@ export function onRegistrationReply(): void {
   if (!registrationAwaits(coapMid)) return;
   registrationDone();
   reportingStart();
-  eventsFlush();
+  eventsPending();
 }

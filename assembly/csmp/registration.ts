@@ -7,12 +7,13 @@
 // until it sends the next one. tIntervalMin/Max are durable and set by
 // NMSSettings (TLV 42).
 import { NMSSettings, NMSSettings_SIZE, NMSStatus } from "../generated/csmp";
-import { scheduleStart, scheduleStop, scheduleStep, scheduleNext, schedulePeriod, schedulePeriodOf, STEP_SEND, STEP_BOUNDARY } from "../runtime/schedule";
+import { scheduleStart, scheduleNow, scheduleStop, scheduleStep, scheduleNext, schedulePeriod, schedulePeriodOf, STEP_SEND, STEP_BOUNDARY } from "../runtime/schedule";
 import { structRead, structWrite } from "../runtime/durable";
 import { clientBegin, clientSend } from "./client";
 import { emitTlv } from "./tlv-sources";
 import { nmsAddr, nmsPort, nmsRedirected } from "./nms";
 import { pal_wall_time } from "../pal";
+import { regMinDefault, regMaxDefault } from "../device/config";
 import { raiseEvent, EVENT_REGISTRATION_REFUSED } from "./events";
 import { logBegin, logText, logU, logEnd, LOG_INFO, LOG_WARN } from "../runtime/log";
 
@@ -28,11 +29,9 @@ export const REG_NMS_ERROR: u32 = 6;
 export const REG_CERT_CHANGED: u32 = 7;
 export const REG_OUTAGE: u32 = 8;
 
-const DEFAULT_MIN_S: u32 = 300;
-const DEFAULT_MAX_S: u32 = 3600;
-
-let intervalMin: u32 = DEFAULT_MIN_S;
-let intervalMax: u32 = DEFAULT_MAX_S;
+// tIntervalMin/Max: the draft's defaults are 300 s and 3600 s (device/config.ts).
+let intervalMin: u32 = 300;
+let intervalMax: u32 = 3600;
 let registered = false;
 let pending = false;       // a registration is in progress
 let lastMid: i32 = -1;     // the answer to this CON is accepted
@@ -47,6 +46,8 @@ const settingsBuf = memory.data(16);
 
 /** Loads the durable registration intervals. */
 export function registrationLoad(): void {
+  intervalMin = regMinDefault;
+  intervalMax = regMaxDefault;
   const s = changetype<NMSSettings>(settings);
   if (structRead(A("nmssettings"), NMSSettings.desc(), settings, settingsBuf, 16)) {
     if (s.hasRegIntervalMin && s.regIntervalMin > 0) intervalMin = s.regIntervalMin;
@@ -85,6 +86,14 @@ export function fillNmsSettings(row: i32, s: usize): bool {
 
 export function isRegistered(): bool { return registered; }
 
+let registeredOnce = false;
+/**
+ * True once the NMS accepted this boot's first registration: a later
+ * re-registration (new address, new parent) does not make the device
+ * unknown to the NMS, so events and reports need not wait for it.
+ */
+export function hasRegistered(): bool { return registeredOnce; }
+
 /** Starts (or restarts) registration for `why` (an REG_* reason). */
 export function registrationStart(why: u32, immediate: bool): void {
   reason = why;
@@ -94,8 +103,7 @@ export function registrationStart(why: u32, immediate: bool): void {
   logBegin(); logText(A("registration started, reason ")); logU(why); logEnd(LOG_INFO);
   if (immediate) {
     // NMSRedirectRequest.immediate: first attempt now, then the usual schedule.
-    scheduleStart(TIMER_REGISTRATION, intervalMin * 1000, false);
-    sendRegistration();
+    scheduleNow(TIMER_REGISTRATION, intervalMin * 1000);
   } else {
     scheduleStart(TIMER_REGISTRATION, intervalMin * 1000, true);
   }
@@ -138,6 +146,7 @@ export function registrationAwaitsSeparate(tokenLen: i32): bool { return pending
 export function registrationDone(): void {
   pending = false;
   registered = true;
+  registeredOnce = true;
   lastRefusal = 0;
   lastMid = -1;
   lastRegTime = pal_wall_time();

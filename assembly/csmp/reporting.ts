@@ -7,7 +7,7 @@
 import { ReportSubscribe, ReportSubscribe_SIZE } from "../generated/csmp";
 import { pbDecode, PB_OK, PB_TRUNCATED } from "../proto/codec";
 import { recordRead, recordWrite } from "../runtime/durable";
-import { scheduleStart, scheduleStop, scheduleStep, scheduleNext, STEP_SEND, STEP_BOUNDARY } from "../runtime/schedule";
+import { scheduleNow, scheduleStop, scheduleStep, scheduleNext, STEP_SEND, STEP_BOUNDARY } from "../runtime/schedule";
 import { postTlvs } from "./client";
 import { nmsAddr, nmsPort } from "./nms";
 import { parseTlvId } from "../tlv/tlvid";
@@ -53,20 +53,14 @@ export function fillReportSubscribe(row: i32, s: usize): bool {
   return pbDecode(ReportSubscribe.desc(), s, subBytes, subLen) >= 0;
 }
 
-/** Called after registration: first reports now, then on their periods. */
+/** Called after registration: first reports right away (after the current call), then on their periods. */
 export function reportingStart(): void {
   scheduleStop(TIMER_REPORT);
   scheduleStop(TIMER_HEARTBEAT);
   if (!decodeSub()) return;
   const r = changetype<ReportSubscribe>(sub);
-  if (r.interval > 0 && r.tlvidCount > 0) {
-    sendReport(false);
-    scheduleStart(TIMER_REPORT, r.interval * 1000, true);
-  }
-  if (r.intervalHeartBeat > 0 && r.tlvidHeartBeatCount > 0) {
-    sendReport(true);
-    scheduleStart(TIMER_HEARTBEAT, r.intervalHeartBeat * 1000, true);
-  }
+  if (r.interval > 0 && r.tlvidCount > 0) scheduleNow(TIMER_REPORT, r.interval * 1000);
+  if (r.intervalHeartBeat > 0 && r.tlvidHeartBeatCount > 0) scheduleNow(TIMER_HEARTBEAT, r.intervalHeartBeat * 1000);
 }
 
 export function reportingStop(): void {

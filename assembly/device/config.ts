@@ -34,6 +34,10 @@ export const eui64 = memory.data(8);
 export const eui64Text = memory.data(16);
 export let eui64Set = false;
 
+/** Factory registration intervals (s), used until NMSSettings sets them: reg.min, reg.max. */
+export let regMinDefault: u32 = 300;
+export let regMaxDefault: u32 = 3600;
+
 /** CoAP payload budget for one answer. */
 export let mtu: i32 = 1024;
 
@@ -95,6 +99,8 @@ function fail(reason: usize, ptr: usize, len: i32): i32 {
 export function resetConfig(): void {
   eui64Set = false;
   mtu = 1024;
+  regMinDefault = 300;
+  regMaxDefault = 3600;
   nmsKeySet = false;
   fwKeySet = false;
   fwHwid = 0; fwHwidLen = 0;
@@ -178,6 +184,12 @@ function applyLine(k: usize, kl: i32, v: usize, vl: i32): i32 {
     memory.copy(nmsAddr, urlAddr, 16);
     nmsPort = urlPort;
     changedNms = true;
+    return 0;
+  }
+  if (viewEq(k, kl, A("reg.min")) || viewEq(k, kl, A("reg.max"))) {
+    const n = viewDecimal(v, vl);
+    if (n < 1) return fail(A("reg.min/reg.max are seconds, at least 1"), v, vl);
+    if (load<u8>(k + 4) == 0x6d && load<u8>(k + 5) == 0x69) regMinDefault = <u32>n; else regMaxDefault = <u32>n;
     return 0;
   }
   if (viewEq(k, kl, A("event.pen"))) {

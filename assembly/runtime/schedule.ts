@@ -12,6 +12,7 @@ const PHASE_IDLE: u8 = 0;
 const PHASE_LEAD: u8 = 1;   // the initial random [0, T]
 const PHASE_SEND: u8 = 2;   // waiting for the send point
 const PHASE_REST: u8 = 3;   // waiting for the end of the period
+const PHASE_NOW: u8 = 4;    // a send right after the current call, then the lead-in
 
 const period = memory.data(MAX_SCHEDULES * 4);
 const rest = memory.data(MAX_SCHEDULES * 4);
@@ -38,6 +39,17 @@ export function scheduleStart(id: i32, periodMs: u32, lead: bool): void {
   }
 }
 
+/**
+ * Starts timer id's schedule with a send as soon as the current call
+ * returns (never inside it: the caller may be building an answer in the
+ * shared transmit buffer), then the usual lead-in and periods.
+ */
+export function scheduleNow(id: i32, periodMs: u32): void {
+  store<u32>(period + <usize>id * 4, periodMs);
+  store<u8>(phase + id, PHASE_NOW);
+  pal_timer_arm(id, 0);
+}
+
 export function scheduleStop(id: i32): void {
   store<u8>(phase + id, PHASE_IDLE);
   pal_timer_cancel(id);
@@ -60,6 +72,11 @@ export function scheduleStep(id: i32): i32 {
   if (p == PHASE_SEND) {
     store<u8>(phase + id, PHASE_REST);
     pal_timer_arm(id, load<u32>(rest + <usize>id * 4));
+    return STEP_SEND;
+  }
+  if (p == PHASE_NOW) {
+    store<u8>(phase + id, PHASE_LEAD);
+    pal_timer_arm(id, randomBetween(0, periodOf(id)));
     return STEP_SEND;
   }
   if (p == PHASE_LEAD) { beginPeriod(id); return STEP_NONE; }

@@ -1,8 +1,10 @@
 // Command line of host/nms-cli.ts, parsed and checked before any socket is
 // opened, so a typo ends with a usage message and exit code 2.
 import { parseArgs } from "node:util";
+import { tlvFromJson } from "./json-value.ts";
 import type { GroupRef } from "./profile.ts";
 import { CSMP_DEVICE_PORT, parsePeer, tlvIdText, type Peer } from "./requests.ts";
+import type { TlvInput } from "./tlv.ts";
 
 export const NMS_CLI_USAGE = `usage: npx tsx host/nms-cli.ts <command> [options] [arguments]
 
@@ -44,7 +46,7 @@ exit status: 0 success, 1 no answer or an error answer, 2 bad command line.
 export type NmsCliCommand =
   | { kind: "get"; ids: string[] }
   | { kind: "walk" }
-  | { kind: "post"; tlvs: { name: string; json: string }[] }
+  | { kind: "post"; tlvs: TlvInput[] }
   | { kind: "keygen"; file: string }
   | { kind: "pubkey"; file: string }
   | { kind: "help" };
@@ -100,8 +102,14 @@ function command(words: string[]): NmsCliCommand {
       return { kind: "walk" };
     case "post": {
       if (rest.length === 0 || rest.length % 2) throw new UsageError("post takes pairs of TLV NAME and JSON value");
-      const tlvs: { name: string; json: string }[] = [];
-      for (let i = 0; i < rest.length; i += 2) tlvs.push({ name: rest[i], json: rest[i + 1] });
+      const tlvs: TlvInput[] = [];
+      for (let i = 0; i < rest.length; i += 2) {
+        try {
+          tlvs.push(tlvFromJson(rest[i], rest[i + 1]));
+        } catch (e) {
+          throw new UsageError((e as Error).message);
+        }
+      }
       return { kind: "post", tlvs };
     }
     case "keygen":

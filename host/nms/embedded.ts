@@ -62,8 +62,16 @@ export async function startSimulatedNms(ctx: NmsSimContext): Promise<NmsSimHandl
   }
 
   let demoStarted = false;
+  let timeWarned = false;
   nms.on("registration", (e) => {
     logLines(log, e.outcome === "registered" ? LogLevel.Info : LogLevel.Warn, registrationLines(e));
+    // A device without trusted time leaves CurrentTime out; with the NMS key
+    // provisioned and SignatureSettings' reqTimeSync (its default) it then
+    // rejects every signed message, this 2.03 included.
+    if (!timeWarned && ctx.nmsKeyPem !== undefined && e.request.length && deviceTimeOf(e.request) === undefined) {
+      timeWarned = true;
+      log(LogLevel.Warn, "the device has no trusted time, so it cannot check signature validity and will ignore this signed answer: give it trusted time (npm start -- --trust-system-time)");
+    }
     const ours = e.eui64 === ctx.agent.eui64.toUpperCase();
     if (e.outcome !== "registered" || !ours || demoStarted) return;
     demoStarted = true;

@@ -9,174 +9,26 @@
 import { EventEmitter } from "node:events";
 import type { Network } from "../network.ts";
 import { CoapCode, CoapType, type CoapMessage } from "./coap.ts";
-import { CoapTimeoutError, NmsClient, realTimers, type CoapResponse, type CoapTiming, type IncomingRequest, type NmsTimers } from "./client.ts";
-import {
-  deviceIdOf, Inventory, sessionIdOf, type Admission, type DeviceRecord, type EventId, type EventRecord, type PayloadRecording,
-} from "./inventory.ts";
+import { AsyncAnswers } from "./async-answers.ts";
+import { NmsClient, realTimers, type CoapResponse, type IncomingRequest, type NmsTimers } from "./client.ts";
+import { deviceIdOf, Inventory, sessionIdOf, type DeviceRecord, type EventId } from "./inventory.ts";
 import { desiredFromProfile, registrationAnswerTlvs, subscriptionTlv, type ConfigurationProfile, type GroupRef, type ReportSubscription } from "./profile.ts";
 import {
-  answersRequest, CSMP_DEVICE_PORT, describedIds, getRequest, isMulticastAddress, parsePeer, postPayload, postRequest, tlvIdText,
-  type Peer, type QueryOptions, type Signing,
+  CSMP_DEVICE_PORT, describedIds, getRequest, isMulticastAddress, parsePeer, postPayload, postRequest, tlvIdText, type Peer, type Signing,
 } from "./requests.ts";
 import { generateNmsKeyPair, nmsKeyPairFromPem, privateKeyPem, publicKeyHex, signPayload, type NmsKeyPair, type SignatureValidityWindow } from "./sign.ts";
 import { decodeTlvs, encodeTlvs, type Tlv, type TlvInput } from "./tlv.ts";
-import { endpointTransport, type NmsTransport } from "./transport.ts";
+import type {
+  DeviceAnswer, DeviceRef, ExchangeOptions, ExchangeResult, GetOptions, PostOptions, RegistrationAnswer, SignatureSettingsValue,
+  SimulatedNmsEvents, SimulatedNmsOptions,
+} from "./sim-types.ts";
+import { endpointTransport } from "./transport.ts";
 
-/** A device by EUI-64 (from the inventory), by address text ("[2001:db8::1]:61628", "ff02::1") or by address and port. */
-export type DeviceRef = string | { address: string; port?: number };
-
-/** How the NMS answers a registration when told to misbehave (tests of the device's back-off). */
-export type RegistrationAnswer = "accept" | "forbidden" | "not-found" | "drop";
-
-export type RegistrationOutcome = "registered" | "redirected" | "forbidden" | "not-found" | "dropped" | "malformed";
-
-export interface RegistrationEvent {
-  /** DeviceID of the request (null when it had none). */
-  eui64: string | null;
-  /** The inventory record (null for devices refused by the allow-list or malformed requests). */
-  device: DeviceRecord | null;
-  from: Peer;
-  request: Tlv[];
-  outcome: RegistrationOutcome;
-  /** CoAP code answered; null when dropped. */
-  code: number | null;
-  /** The TLVs of the answer as sent (signing TLVs included). */
-  answer: Tlv[];
-  /** NMSStatus.lastRegReason the device gave. */
-  lastRegReason?: number;
-}
-
-export interface ReportEvent {
-  /** The device the report belongs to (by SessionID, DeviceID or address and port); null when unknown. */
-  device: DeviceRecord | null;
-  from: Peer;
-  tlvs: Tlv[];
-  recording: PayloadRecording | null;
-  /** True when it was the asynchronous answer to a pending get/post. */
-  answered: boolean;
-}
-
-export interface DeviceEventEvent {
-  device: DeviceRecord;
-  event: EventRecord;
-}
-
-export interface SimulatedNmsEvents {
-  registration: [RegistrationEvent];
-  report: [ReportEvent];
-  event: [DeviceEventEvent];
-  /** Something a person should know (undecodable requests, transport errors); never thrown. */
-  warning: [Error];
-}
-
-/** One device's answer to a request. */
-export interface DeviceAnswer {
-  eui64: string | null;
-  from: Peer;
-  /** The CoAP response code; null for an asynchronous answer (a NON POST /c). */
-  code: number | null;
-  tlvs: Tlv[];
-}
-
-export interface ExchangeResult {
-  /** The response code; null when the request was answered asynchronously or not at all (NON, multicast, r). */
-  code: number | null;
-  /** The answer's TLVs (for several asynchronous answers, the first one's). */
-  tlvs: Tlv[];
-  /** Every answer: one for a unicast request, one per device for a multicast one. */
-  answers: DeviceAnswer[];
-}
-
-export interface ExchangeOptions extends QueryOptions {
-  /** CON (default for unicast without a/r) or NON. */
-  confirmable?: boolean;
-  /**
-   * Direct answers: hard deadline of the exchange (default: CoAP's own
-   * limits). Asynchronous answers: how long to wait for them (default:
-   * a seconds plus asyncMarginMs).
-   */
-  timeoutMs?: number;
-  /**
-   * Wait for asynchronous answers (default: yes, unless `r` sends them
-   * elsewhere; set it when `r` names this NMS's own address).
-   */
-  awaitAsync?: boolean;
-}
-
-export interface GetOptions extends ExchangeOptions {
-  /** GET /c/{id} instead of GET /c?q=id (exactly one id). */
-  byPath?: boolean;
-}
-
-export interface PostOptions extends ExchangeOptions {
-  /** Append SignatureValidity + Signature (default: the NMS's `signing`). */
-  signed?: boolean;
-  /** The signature's validity window (default: now - validityBeforeS .. now + validityAfterS). */
-  validity?: SignatureValidityWindow;
-  /** GroupMatch TLV (first in the payload); required for multicast: pass null to send one without on purpose. */
-  groupMatch?: GroupRef | null;
-}
-
-/** SignatureSettings (TLV 79) fields an NMS may set; absent ones stay as they are on the device. */
-export interface SignatureSettingsValue {
-  reqSignedPost?: boolean;
-  reqValidCheckPost?: boolean;
-  reqTimeSyncPost?: boolean;
-  reqSecLocalPost?: boolean;
-  reqSignedResp?: boolean;
-  reqValidCheckResp?: boolean;
-  reqTimeSyncResp?: boolean;
-  reqSecLocalResp?: boolean;
-  cert?: Uint8Array;
-}
-
-export interface SimulatedNmsOptions {
-  /** The network under the NMS; or give a ready `client`. */
-  transport?: NmsTransport;
-  client?: NmsClient;
-  /** Timers (and wall time, when it has wallTimeMs): host/clock.ts's RealClock or VirtualClock. Default: Node's timers. */
-  clock?: NmsTimers & { wallTimeMs?(): number };
-  /** Alias of clock. */
-  timers?: NmsTimers & { wallTimeMs?(): number };
-  /** The NMS's POSIX wall time in ms (default: clock.wallTimeMs, else Date.now). */
-  wallTimeMs?: () => number;
-  /** Uniform [0, 1) for CoAP ids, tokens and back-off jitter. */
-  random?: () => number;
-  coapTiming?: Partial<CoapTiming>;
-  /** The signing key: a key pair or a PEM private key (default: a fresh one). */
-  key?: NmsKeyPair | string;
-  /** Sign registration answers and POSTs (default true). */
-  signing?: boolean;
-  /** Signature validity window around now, seconds (defaults 60 before, 3600 after). */
-  validityBeforeS?: number;
-  validityAfterS?: number;
-  /** The configuration profile of devices without their own (default: none: only a SessionID). */
-  profile?: ConfigurationProfile;
-  /** Per-device profiles by EUI-64. */
-  profiles?: Record<string, ConfigurationProfile>;
-  /** "open" (default) registers everyone; "allow-list" answers 4.03 to devices not in `allowed`. */
-  admission?: Admission;
-  allowed?: string[];
-  /** Where devices' CSMP servers listen (default 61628). */
-  devicePort?: number;
-  /** Extra wait for asynchronous answers beyond `a` seconds (default 5000 ms). */
-  asyncMarginMs?: number;
-}
+export type * from "./sim-types.ts";
 
 interface ResolvedTarget extends Peer {
   multicast: boolean;
   device: DeviceRecord | undefined;
-}
-
-interface AnswerWaiter {
-  expected: ReadonlySet<string>;
-  /** Only answers from this address count (null: any device, for multicast). */
-  address: string | null;
-  answers: DeviceAnswer[];
-  /** Resolve at the first answer (unicast) or collect until the window closes (multicast). */
-  single: boolean;
-  finish: () => void;
-  fail: (e: Error) => void;
 }
 
 interface RegistrationOverride {
@@ -211,7 +63,7 @@ export class SimulatedNms extends EventEmitter<SimulatedNmsEvents> {
   private readonly timers: NmsTimers;
   private readonly wall: () => number;
   private readonly profiles = new Map<string, ConfigurationProfile>();
-  private readonly waiters = new Set<AnswerWaiter>();
+  private readonly pending: AsyncAnswers;
   private overrides: RegistrationOverride[] = [];
   private redirects: PendingRedirect[] = [];
   private closed = false;
@@ -220,6 +72,7 @@ export class SimulatedNms extends EventEmitter<SimulatedNmsEvents> {
     super();
     const clock = options.clock ?? options.timers;
     this.timers = clock ?? realTimers;
+    this.pending = new AsyncAnswers(this.timers);
     this.wall = options.wallTimeMs ?? (clock?.wallTimeMs ? () => clock.wallTimeMs!() : () => Date.now());
     if (options.client) this.client = options.client;
     else if (options.transport) {
@@ -417,23 +270,11 @@ export class SimulatedNms extends EventEmitter<SimulatedNmsEvents> {
     const from = parsePeer(`[${req.address}]:${req.port}`);
     const device = this.reporter(tlvs, from);
     const recording = device ? this.inventory.recordReport(device, tlvs, this.wall(), from) : null;
-    const answered = this.deliverAnswer(device, from, tlvs);
+    const answered = this.pending.deliver(device?.eui64 ?? null, from, tlvs);
     // Reports travel NON and get no answer (draft: the NMS handles errors silently); a CON is acknowledged.
     if (req.message.type === CoapType.Confirmable) req.respond(CoapCode.Changed);
     this.emit("report", { device, from, tlvs, recording, answered });
     if (device && recording) for (const event of recording.newEvents) this.emit("event", { device, event });
-  }
-
-  private deliverAnswer(device: DeviceRecord | null, from: Peer, tlvs: Tlv[]): boolean {
-    let taken = false;
-    for (const w of [...this.waiters]) {
-      if (w.address !== null && w.address !== from.address) continue;
-      if (!answersRequest(tlvs, w.expected)) continue;
-      w.answers.push({ eui64: device?.eui64 ?? null, from, code: null, tlvs });
-      taken = true;
-      if (w.single) w.finish();
-    }
-    return taken;
   }
 
   // ---- requests to devices -----------------------------------------------------
@@ -449,30 +290,6 @@ export class SimulatedNms extends EventEmitter<SimulatedNmsEvents> {
       : parsePeer(`[${target.address.replace(/^\[|\]$/g, "")}]:${target.port ?? this.devicePort}`);
     const multicast = isMulticastAddress(peer.address);
     return { ...peer, multicast, device: multicast ? undefined : this.inventory.byAddress(peer.address) };
-  }
-
-  /** Waits for asynchronous answers (NON POST /c) to a request about to be sent. */
-  private awaitAnswers(expected: ReadonlySet<string>, address: string | null, windowMs: number, single: boolean): { promise: Promise<DeviceAnswer[]>; cancel: () => void } {
-    let cancel: () => void = () => {};
-    const promise = new Promise<DeviceAnswer[]>((resolve, reject) => {
-      let timer: unknown;
-      const done = (w: AnswerWaiter) => {
-        this.timers.cancel(timer);
-        this.waiters.delete(w);
-      };
-      const w: AnswerWaiter = {
-        expected, address, answers: [], single,
-        finish: () => { done(w); resolve(w.answers); },
-        fail: (e) => { done(w); reject(e); },
-      };
-      timer = this.timers.schedule(windowMs, () => {
-        if (single) w.fail(new CoapTimeoutError(`no asynchronous answer from [${address}] within ${windowMs} ms`));
-        else w.finish();
-      });
-      this.waiters.add(w);
-      cancel = () => done(w);
-    });
-    return { promise, cancel };
   }
 
   private answerOf(r: CoapResponse): DeviceAnswer {
@@ -499,7 +316,7 @@ export class SimulatedNms extends EventEmitter<SimulatedNmsEvents> {
       return { code: null, tlvs: [], answers: [] };
     }
     const windowMs = o.timeoutMs ?? (o.a ?? 0) * 1000 + this.asyncMarginMs;
-    const wait = this.awaitAnswers(expected, t.multicast ? null : t.address, windowMs, !t.multicast);
+    const wait = this.pending.wait(expected, t.multicast ? null : t.address, windowMs, !t.multicast);
     try {
       this.client.send(message, t.address, t.port);
     } catch (e) {
@@ -646,7 +463,7 @@ export class SimulatedNms extends EventEmitter<SimulatedNmsEvents> {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const w of [...this.waiters]) w.fail(new Error("NMS closed"));
+    this.pending.failAll(new Error("NMS closed"));
     this.client.onRequest(null);
     await this.client.close();
   }

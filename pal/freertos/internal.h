@@ -1,0 +1,102 @@
+/*
+ * Between the files of the FreeRTOS PAL; nothing here is for boards.
+ *
+ * Threading: everything runs in the agent task except the entry points that
+ * say otherwise (the inbox posts, called from the IP stack's task, the timer
+ * daemon and any task raising host events).
+ */
+#ifndef CSMP_FREERTOS_INTERNAL_H
+#define CSMP_FREERTOS_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "FreeRTOS.h"
+
+#include "csmp_freertos_config.h"
+#include "csmp_pal.h"
+#include "vendor_hooks.h"
+
+/* ---- log.c ---------------------------------------------------------------- */
+
+/* printf-style line from the PAL itself (source "pal"); any task. */
+void pal_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- inbox.c: the agent task's one queue ------------------------------------------- */
+
+typedef enum { INBOX_DATAGRAM = 1, INBOX_TIMER, INBOX_HOST } inbox_kind_t;
+
+typedef struct inbox_event {
+    uint8_t kind;  /* inbox_kind_t */
+    uint8_t index; /* INBOX_DATAGRAM: rx slot; INBOX_TIMER: timer id */
+    int32_t code;  /* INBOX_HOST: event code and related TLV */
+    int32_t tlv;
+} inbox_event_t;
+
+/* A received datagram as the rx slot holds it. */
+typedef struct inbox_datagram {
+    const uint8_t *data;
+    uint32_t len;
+    uint8_t src[16];
+    uint8_t dst[16];
+    uint16_t src_port;
+} inbox_datagram_t;
+
+void inbox_init(void);
+/* Copies a datagram into a free rx slot and queues it; false (dropped) when
+ * every slot is taken. Any task. */
+bool inbox_post_datagram(const uint8_t *data, uint32_t len, const uint8_t src[16],
+                         uint16_t src_port, const uint8_t dst[16]);
+/* Queues an expiry of timer id unless one is queued already. Timer daemon. */
+void inbox_post_timer(int id);
+/* Queues a host event; false when HOST_EVENTS are waiting already. Any task. */
+bool inbox_post_host(int32_t code, int32_t tlv);
+/* Waits up to ticks for the next event. Agent task. */
+bool inbox_wait(inbox_event_t *ev, TickType_t ticks);
+/* The datagram in rx slot index, and its release once delivered. */
+void inbox_datagram(uint8_t index, inbox_datagram_t *out);
+void inbox_release(uint8_t index);
+
+/* ---- timers.c --------------------------------------------------------------------- */
+
+void timers_init(void);
+/* An INBOX_TIMER event for id: returns id when it is due now, or -1 when it
+ * was cancelled, re-armed later, or is a long wait's intermediate wake-up. */
+int timers_on_expiry(int id);
+/* A timer armed with 0 ms (due without going through the daemon), or -1;
+ * timers_due_now_pending() says whether one is waiting. */
+int timers_take_due_now(void);
+bool timers_due_now_pending(void);
+void timers_cancel_all(void);
+
+/* ---- clock.c ---------------------------------------------------------------------- */
+
+/* The FreeRTOS tick count extended to 64 bits (never wraps). Any task. */
+uint64_t clock_ticks64(void);
+
+/* ---- net.c ------------------------------------------------------------------------ */
+
+/* Opens the agent's UDP port; the bound port, or 0 on failure. */
+uint16_t net_open(uint16_t port);
+uint16_t net_port(void);
+void net_leave_all_groups(void);
+
+/* ---- crypto.c --------------------------------------------------------------------- */
+
+void crypto_init(void);
+void crypto_reset(void);
+
+/* ---- wamr/platform.c ------------------------------------------------------------- */
+
+/* The lowest address of the agent task's stack, for WAMR's native stack
+ * check (NULL: no check). */
+void csmp_wamr_set_stack_boundary(uint8_t *lowest);
+
+/* ---- reset.c: fatal and reboot requests from the agent's current call -------------- */
+
+typedef enum { RESET_NONE, RESET_FATAL, RESET_REBOOT } reset_kind_t;
+reset_kind_t reset_pending(void);
+const char *reset_reason(void);
+void reset_clear(void);
+
+#endif /* CSMP_FREERTOS_INTERNAL_H */

@@ -1,0 +1,2 @@
+//! Intentionally empty: see Cargo.toml. Nothing here is compiled by the
+//! OpenCSMP build; cargo is only asked where it unpacked the C sources.
