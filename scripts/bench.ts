@@ -13,9 +13,13 @@ import { seededRandom } from "../host/random.ts";
 import { requireAddress } from "../host/ipv6.ts";
 import { encodeCoap, get } from "../host/nms/coap.ts";
 
+import { readdirSync } from "node:fs";
+
 interface Row { name: string; value: number; unit: string }
 const rows: Row[] = [];
-const add = (name: string, value: number, unit: string) => rows.push({ name, value, unit });
+/** Adds one figure to the table; bench sections in scripts/bench/*.ts receive it. */
+export type AddFigure = (name: string, value: number, unit: string) => void;
+const add: AddFigure = (name, value, unit) => { rows.push({ name, value, unit }); };
 
 // ---- module ----------------------------------------------------------------------
 const wasm = readFileSync("build/agent.wasm");
@@ -93,6 +97,13 @@ add("memory growth per request", (memory.buffer.byteLength - sizeBefore) / 22000
 // No allocator is reachable in the module (test/module.test.ts), so:
 add("allocations per request", 0, "count (no allocator in the module)");
 
+// ---- further sections: scripts/bench/*.ts, each exporting run(add) -------------------
+host.stop();
+for (const file of readdirSync(new URL("./bench/", import.meta.url)).filter((f) => f.endsWith(".ts")).sort()) {
+  const section = await import(new URL(`./bench/${file}`, import.meta.url).href) as { run(add: AddFigure): Promise<void> | void };
+  await section.run(add);
+}
+
 // ---- report ------------------------------------------------------------------------
 const RESULTS = "bench/results.json";
 const previous: Record<string, number> = existsSync(RESULTS) ? JSON.parse(readFileSync(RESULTS, "utf8")) : {};
@@ -104,4 +115,3 @@ for (const r of rows) {
 }
 mkdirSync("bench", { recursive: true });
 writeFileSync(RESULTS, JSON.stringify(Object.fromEntries(rows.map((r) => [r.name, r.value])), null, 2) + "\n");
-host.stop();
