@@ -65,6 +65,25 @@ describe("settings", () => {
     expect(posts[0].tlvs.map((t) => t.type)).toEqual([7, 18, 22]); // CurrentTime once, though subscribed
   });
 
+  it("a retransmitted CON POST (same message ID) is answered again but applied once (RFC 7252 section 4.5)", () => {
+    register(device);
+    posts = [];
+    const msg = { ...postTo(signed(world, [{ type: "ReportSubscribe", value: { interval: 600, tlvid: ["22"] } }])), mid: 4242, token: Uint8Array.of(1) };
+    const acks = (ms: CoapMessage[]) => ms.filter((m) => m.type === CoapType.Acknowledgement);
+    const first = acks(sendRaw(msg));
+    const second = acks(sendRaw(msg));
+    expect(first).toHaveLength(1);
+    expect(second).toEqual(first);
+    world.clock.advance(1000);
+    expect(posts).toHaveLength(1); // one first report: the subscription was applied once
+    // A NON duplicate is dropped.
+    const non = { ...postTo(signed(world, [{ type: "ReportSubscribe", value: { interval: 700, tlvid: ["22"] } }]), false), mid: 4343 };
+    sendRaw(non);
+    sendRaw(non);
+    world.clock.advance(1000);
+    expect(posts).toHaveLength(2);
+  });
+
   it("the last of duplicate TLVs wins", async () => {
     await exchange(world, device, postTo(signed(world, [
       { type: "NMSSettings", value: { regIntervalMax: 1000 } },

@@ -8,7 +8,7 @@ import {
 } from "../coap/message";
 import { coapBegin, coapEmpty, coapFinish } from "../coap/builder";
 import { COAP_TYPE_CON, COAP_TYPE_NON, COAP_TYPE_ACK, COAP_TYPE_RST, COAP_CODE_BAD_OPTION } from "../coap/codes";
-import { logBegin, logText, logU, logEnd, LOG_DEBUG, LOG_WARN } from "../runtime/log";
+import { log, logBegin, logText, logU, logEnd, LOG_DEBUG, LOG_WARN } from "../runtime/log";
 import { handleRequest } from "./server";
 import { registrationAwaits, registrationAwaitsSeparate } from "./registration";
 import { onRegistrationReply } from "./registration-reply";
@@ -16,6 +16,7 @@ import { ipv6IsMulticast } from "../util/ipv6";
 import { bytesEqual } from "../util/text";
 import { nmsAddr } from "./nms";
 import { eventsAcknowledged } from "./events";
+import { dedupCheck, dedupAnswer, dedupAnswered, dedupDone, DEDUP_DROP } from "./dedup";
 
 /** Largest datagram the agent takes: the IPv6 minimum MTU (RFC 8200). */
 export const RX_CAP: i32 = 1280;
@@ -44,6 +45,7 @@ export function newMessageId(): i32 {
 /** Sends len bytes of txBuf to the current datagram's source. */
 export function replyToPeer(len: i32): void {
   if (len <= 0) return;
+  dedupAnswered(txBuf, len);
   const rc = pal_udp_send(addrBuf, peerPort, txBuf, len);
   if (rc < 0) { logBegin(); logText(A("udp send failed: ")); logU(<u64>(-rc)); logEnd(LOG_WARN); }
 }
@@ -78,9 +80,18 @@ export function onDatagram(len: i32, srcPort: i32, dstPort: i32): void {
     return;
   }
   if (coapIsRequest()) {
+    if (coapType != COAP_TYPE_CON && coapType != COAP_TYPE_NON) { reject(A("request in an ACK or RST")); return; }
+    const seen = dedupCheck(addrBuf, srcPort, coapMid);
+    if (seen == DEDUP_DROP) return;
+    if (seen >= 0) {
+      // A retransmission: the same answer again, nothing processed twice.
+      const p = pal_udp_send(addrBuf, peerPort, dedupAnswer(addrBuf, srcPort, coapMid), seen);
+      if (p < 0) log(LOG_WARN, A("udp send failed"));
+      return;
+    }
     if (bytesEqual(addrBuf, nmsAddr, 16)) eventsAcknowledged();
-    if (coapType == COAP_TYPE_CON || coapType == COAP_TYPE_NON) handleRequest(ipv6IsMulticast(addrBuf + 16));
-    else reject(A("request in an ACK or RST"));
+    handleRequest(ipv6IsMulticast(addrBuf + 16));
+    dedupDone();
     return;
   }
   // A response. The device's only CON request is registration, answered in

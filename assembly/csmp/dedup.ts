@@ -1,0 +1,76 @@
+// Message deduplication (RFC 7252 section 4.5): a request that arrives
+// again with the same message ID from the same endpoint within
+// EXCHANGE_LIFETIME is not processed again. A CON duplicate gets the stored
+// answer replayed; answers too large to keep (GET answers, which are safe to
+// recompute) are produced again; a NON duplicate is dropped. Without this a
+// retransmitted POST would apply twice (e.g. a TransferRequest restarting a
+// download).
+import { pal_clock_ms } from "../pal";
+import { bytesEqual } from "../util/text";
+
+const ENTRIES = 4;
+const KEEP = 256;            // answers up to this size are kept for replay
+const ENTRY = 32 + KEEP;     // addr 16, port u16 @16, mid u16 @18, len i32 @20, at i64 @24, answer @32
+const EXCHANGE_LIFETIME_MS: i64 = 247_000;
+/** Entry len values besides a stored length. */
+const NO_ANSWER: i32 = -1;   // nothing was sent (yet): a duplicate is dropped
+const RECOMPUTE: i32 = -2;   // the answer was too large to keep: process again
+
+const table = memory.data(ENTRIES * ENTRY);
+let current: usize = 0;      // the entry of the request being handled, or 0
+let next = 0;
+
+@inline function entry(i: i32): usize { return table + <usize>(i * ENTRY); }
+
+/**
+ * Checks the request (source addr/port, message ID) being handled. Returns
+ * the stored entry's answer length (>= 0: replay it from dedupAnswer()),
+ * NO_ANSWER for a duplicate to drop, or RECOMPUTE to process it (a new
+ * request: an entry is opened for it).
+ */
+export function dedupCheck(addr: usize, port: i32, mid: i32): i32 {
+  const now = pal_clock_ms();
+  for (let i = 0; i < ENTRIES; i++) {
+    const e = entry(i);
+    if (load<i64>(e, 24) + EXCHANGE_LIFETIME_MS > now && load<i64>(e, 24) != 0 &&
+        <i32>load<u16>(e, 18) == mid && <i32>load<u16>(e, 16) == port && bytesEqual(e, addr, 16)) {
+      const len = load<i32>(e, 20);
+      current = len == RECOMPUTE ? e : 0;
+      return len;
+    }
+  }
+  const e = entry(next);
+  next = (next + 1) % ENTRIES;
+  memory.copy(e, addr, 16);
+  store<u16>(e, <u16>port, 16);
+  store<u16>(e, <u16>mid, 18);
+  store<i32>(e, NO_ANSWER, 20);
+  store<i64>(e, now == 0 ? 1 : now, 24);
+  current = e;
+  return RECOMPUTE;
+}
+
+export const DEDUP_DROP: i32 = NO_ANSWER;
+
+/** The stored answer of the entry dedupCheck matched. */
+export function dedupAnswer(addr: usize, port: i32, mid: i32): usize {
+  for (let i = 0; i < ENTRIES; i++) {
+    const e = entry(i);
+    if (<i32>load<u16>(e, 18) == mid && <i32>load<u16>(e, 16) == port && bytesEqual(e, addr, 16)) return e + 32;
+  }
+  return 0;
+}
+
+/** Records the answer sent to the request being handled. */
+export function dedupAnswered(answer: usize, len: i32): void {
+  if (current == 0) return;
+  if (len <= KEEP) {
+    memory.copy(current + 32, answer, <usize>len);
+    store<i32>(current, len, 20);
+  } else {
+    store<i32>(current, RECOMPUTE, 20);
+  }
+}
+
+/** The request's handling is over: later sends are not its answer. */
+export function dedupDone(): void { current = 0; }
