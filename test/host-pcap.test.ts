@@ -3,7 +3,20 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { summarizeCoap } from "../host/coap-text.ts";
+import { decodeCoap, codeText, uriPath, uriQueries } from "../host/nms/coap.ts";
+
+/** The parts of a CoAP message these checks look at, or null when it is not CoAP. */
+function summarizeCoap(bytes: Uint8Array) {
+  try {
+    const m = decodeCoap(bytes);
+    const q = uriQueries(m);
+    const type = ["CON", "NON", "ACK", "RST"][m.type];
+    const code = m.code > 0 && m.code < 32 ? ["", "GET", "POST", "PUT", "DELETE"][m.code] : codeText(m.code);
+    return { type, code, mid: m.mid, token: m.token, uri: `${uriPath(m)}${q.length ? `?${q.join("&")}` : ""}` };
+  } catch {
+    return null;
+  }
+}
 import { buildIpPacket, udpChecksum } from "../host/ip-udp.ts";
 import { formatAddress, requireAddress } from "../host/ipv6.ts";
 import type { Datagram } from "../host/network.ts";
