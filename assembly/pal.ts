@@ -11,8 +11,15 @@
 //   IPv4-mapped addresses (::ffff:a.b.c.d).
 // - Sizes and lengths are bytes; times are milliseconds (monotonic) or POSIX
 //   seconds (wall clock), as named.
-// - A negative i32 result is an error; the agent logs it and carries on. No
-//   import may trap or call back into the agent.
+// - A negative i32 result is an error; the agent logs it and carries on. One
+//   numbering for every function, so a logged code means the same thing on
+//   every platform: -1 failed (store_read: no such record), -2 bad argument
+//   (key, pointer outside memory, address), -3 I/O, -4 out of range, -5 no
+//   such slot, -6 not allowed on the running slot, -7 too large, -8 the
+//   platform cannot (host/errors.ts, pal/include/csmp_pal.h).
+// - No import calls back into the agent. Only fatal and reboot may leave the
+//   agent's call without returning (a host unwinds the call: Node throws, WAMR
+//   sets an exception); every other import returns.
 
 // ---- log ----------------------------------------------------------------
 
@@ -34,7 +41,8 @@ export declare function pal_fatal(ptr: usize, len: i32, line: i32, column: i32):
 /**
  * Sends one UDP datagram from the agent's CoAP port to addr (16 bytes) and
  * port. Returns 0 when handed to the stack, negative on error (no route,
- * buffer full). Datagrams are never retried by the host.
+ * buffer full); errors the stack reports later are only logged by the host.
+ * Datagrams are never retried by the host.
  */
 @external("pal", "udp_send")
 export declare function pal_udp_send(addr: usize, port: i32, data: usize, len: i32): i32;
@@ -51,7 +59,8 @@ export declare function pal_udp_multicast(addr: usize, join: i32): i32;
 /**
  * Arms one-shot timer `id` (0..15) to fire after `ms` milliseconds; re-arming
  * a running timer restarts it. When it fires the host calls the export
- * `agent_timer(id)`. ms 0 fires as soon as the current call returns.
+ * `agent_timer(id)`. ms 0 fires at the host's next turn, never inside the
+ * current call (the agent relies on that to send after an answer is built).
  */
 @external("pal", "timer_arm")
 export declare function pal_timer_arm(id: i32, ms: u32): void;
@@ -114,11 +123,14 @@ export declare function pal_slot_size(slot: i32): i32;
 @external("pal", "slot_erase")
 export declare function pal_slot_erase(slot: i32): i32;
 
-/** Writes len bytes at offset of the slot. Returns 0 or negative (out of range, flash error). */
+/** Writes len bytes at offset of the slot (never slot 0: -6). Returns 0 or negative (out of range, flash error). */
 @external("pal", "slot_write")
 export declare function pal_slot_write(slot: i32, offset: i32, data: usize, len: i32): i32;
 
-/** Reads len bytes at offset of the slot into buf. Returns bytes read or negative. */
+/**
+ * Reads len bytes at offset of the slot into buf. Returns the bytes read:
+ * fewer than len only at the end of the slot; negative for an offset past it.
+ */
 @external("pal", "slot_read")
 export declare function pal_slot_read(slot: i32, offset: i32, buf: usize, len: i32): i32;
 
@@ -154,7 +166,8 @@ export declare function pal_sha256_finish(out: usize): void;
 /**
  * Verifies an ECDSA P-256 signature (r, s: 32 bytes each, big-endian) over a
  * 32-byte SHA-256 digest with an uncompressed public key (65 bytes, 0x04|X|Y).
- * Returns 1 valid, 0 invalid, negative when the key is malformed.
+ * Returns 1 valid, 0 invalid (including r or s zero or not below the group
+ * order), negative when the key is malformed.
  */
 @external("pal", "ecdsa_p256_verify")
 export declare function pal_ecdsa_p256_verify(pubKey: usize, digest: usize, r: usize, s: usize): i32;
