@@ -1,5 +1,6 @@
-// node scripts/build-pal.mjs: builds the C host (pal/) into pal/out/ and
-// prints where csmp-agent is.
+// node scripts/build-pal.mjs [--sanitize]: builds the C host (pal/) into
+// pal/out/ (with --sanitize: pal/out/sanitize/, ASan + UBSan) and prints where
+// csmp-agent is.
 //
 // WAMR's C sources come from cargo's registry: pal/wamr-crate is a cargo package
 // that is never compiled; its pinned dependency wamrx-sys ships WAMR's tree,
@@ -14,7 +15,10 @@ import { fileURLToPath } from "node:url";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const palDir = join(root, "pal");
-const outDir = join(palDir, "out");
+// --sanitize: AddressSanitizer + UndefinedBehaviorSanitizer build in its own
+// directory, so it never replaces the normal binary (test/wamr-sanitizers.test.ts).
+const sanitize = process.argv.includes("--sanitize");
+const outDir = join(palDir, "out", ...(sanitize ? ["sanitize"] : []));
 const crateManifest = join(palDir, "wamr-crate", "Cargo.toml");
 
 function fail(message) {
@@ -94,7 +98,8 @@ function lock() {
 }
 
 lock();
-run("cmake", ["-S", palDir, "-B", outDir, `-DWAMR_ROOT=${wamrRoot}`, "-DCMAKE_BUILD_TYPE=Release", "--log-level=WARNING"]);
+run("cmake", ["-S", palDir, "-B", outDir, `-DWAMR_ROOT=${wamrRoot}`, "--log-level=WARNING",
+  ...(sanitize ? ["-DCMAKE_BUILD_TYPE=RelWithDebInfo", "-DCSMP_SANITIZE=ON"] : ["-DCMAKE_BUILD_TYPE=Release", "-DCSMP_SANITIZE=OFF"])]);
 run("cmake", ["--build", outDir, "--parallel", String(availableParallelism())]);
 
 const binary = join(outDir, "csmp-agent");

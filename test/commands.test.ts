@@ -116,6 +116,11 @@ describe("settings", () => {
     expect(a.code).toBe("2.01");
     world.clock.runUntil(() => device.host.bootCount > boots, 60_000);
     expect(device.host.bootCount).toBe(boots + 1);
+    world.clock.advance(10);
+    // SysResetStats: the first boot (power-on), then the NMS's reboot.
+    expect((await exchange(world, device, getTlvs([86]))).tlvs[0].value).toEqual({
+      total: 2, hardwareReset: { total: 1, powerOnReset: 1 }, softwareReset: { total: 1, CSMPRebootReset: 1 },
+    });
     const unsupported = await exchange(world, device, postTo(signed(world, [{ type: "RebootRequest", value: { flag: 1 } }])));
     expect(unsupported.code).toBe("4.04");
   });

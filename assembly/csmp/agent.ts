@@ -15,6 +15,7 @@ import { asyncTimer, TIMER_ASYNC } from "./async-answer";
 import { eventsLoad, eventsTimer, raiseEvent, TIMER_EVENTS, EVENT_POWER_RESTORED, EVENT_IP_CHANGED, EVENT_PARENT_CHANGED, EVENT_JOIN_REGAINED } from "./events";
 import { REG_IP_CHANGED, REG_NMS_CHANGED, REG_OUTAGE } from "./registration";
 import { firmwareLoad, loadTimer, TIMER_LOAD } from "../firmware/firmware";
+import { resetStatsBoot } from "./reset-stats";
 import { applyConfigText, configBuf, CONFIG_CAP, configUsed, setConfigUsed, changedIp, changedNms } from "../device/config";
 
 export function startAgent(): i32 {
@@ -26,6 +27,7 @@ export function startAgent(): i32 {
   registrationLoad();
   signatureSettingsLoad();
   eventsLoad();
+  resetStatsBoot();
   firmwareLoad();
   for (let i = 0; i < MAX_MCAST; i++) {
     const g = mcastGroups + <usize>(i * 16);

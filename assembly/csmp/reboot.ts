@@ -1,6 +1,7 @@
 // RebootRequest (TLV 32): the answer goes out first, then the device
 // restarts through the PAL a moment later (the draft: acknowledge, then act).
 import { pal_timer_arm, pal_reboot } from "../pal";
+import { resetStatsNote, RESET_CSMP_REBOOT } from "./reset-stats";
 import { logBegin, logText, logU, logEnd, LOG_INFO } from "../runtime/log";
 
 export const TIMER_REBOOT: i32 = 3;
@@ -18,5 +19,6 @@ export function requestReboot(flag: u32): void {
 }
 
 export function rebootTimer(): void {
+  resetStatsNote(RESET_CSMP_REBOOT);
   pal_reboot(RESET_ADMIN);
 }

@@ -15,6 +15,7 @@ import { fillReportSubscribe } from "./reporting";
 import { fillNmsSettings, fillNmsStatus } from "./registration";
 import { fillSignatureSettings } from "./signature-settings";
 import { fillEventIndex, fillEventSubscribe, fillEventStats } from "./events";
+import { fillSysResetStats } from "./reset-stats";
 import {
   fillFirmwareImageInfo, fillTransferResponse, fillLoadResponse, fillCancelLoadResponse, fillSetBackupResponse,
 } from "../firmware/firmware";
@@ -22,7 +23,7 @@ import {
 type RowSource = (row: i32, s: usize) => bool;
 
 /** The TLV ids served, in TlvIndex order. */
-const SERVED: StaticArray<u32> = [1, 2, 7, 11, 12, 13, 16, 18, 21, 22, 35, 36, 42, 43, 58, 75, 79, 501, 502, 510];
+const SERVED: StaticArray<u32> = [1, 2, 7, 11, 12, 13, 16, 18, 21, 22, 35, 36, 42, 43, 58, 75, 79, 86, 501, 502, 510];
 
 function sourceOf(id: u64): RowSource | null {
   if (tlvIdPen(id) != 0) return null;
@@ -40,6 +41,7 @@ function sourceOf(id: u64): RowSource | null {
     case 73: return fillCancelLoadResponse;
     case 74: return fillSetBackupResponse;
     case 75: return fillFirmwareImageInfo;
+    case 86: return fillSysResetStats;
     case 501: return fillEventIndex;
     case 502: return fillEventSubscribe;
     case 510: return fillEventStats;

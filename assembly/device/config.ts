@@ -38,6 +38,9 @@ export let eui64Set = false;
 export let regMinDefault: u32 = 300;
 export let regMaxDefault: u32 = 3600;
 
+/** Why this boot happened, as the host knows it (reset.cause; csmp/reset-stats.ts), default power-on. */
+export let resetCause: u32 = 1;
+
 /** CoAP payload budget for one answer. */
 export let mtu: i32 = 1024;
 
@@ -99,6 +102,7 @@ function fail(reason: usize, ptr: usize, len: i32): i32 {
 export function resetConfig(): void {
   eui64Set = false;
   mtu = 1024;
+  resetCause = 1;
   regMinDefault = 300;
   regMaxDefault = 3600;
   nmsKeySet = false;
@@ -190,6 +194,12 @@ function applyLine(k: usize, kl: i32, v: usize, vl: i32): i32 {
     const n = viewDecimal(v, vl);
     if (n < 1) return fail(A("reg.min/reg.max are seconds, at least 1"), v, vl);
     if (load<u8>(k + 4) == 0x6d && load<u8>(k + 5) == 0x69) regMinDefault = <u32>n; else regMaxDefault = <u32>n;
+    return 0;
+  }
+  if (viewEq(k, kl, A("reset.cause"))) {
+    const n = viewDecimal(v, vl);
+    if (n < 1 || n > 5) return fail(A("reset.cause is 1 power-on, 2 external, 3 watchdog, 4 stack overflow, 5 exception"), v, vl);
+    resetCause = <u32>n;
     return 0;
   }
   if (viewEq(k, kl, A("event.pen"))) {

@@ -23,6 +23,7 @@ import { verifyVendorSignature } from "./vendor-signature";
 import { bytesEqual, writeDecimal } from "../util/text";
 import { fwHwid, fwHwidLen } from "../device/config";
 import { raiseEvent, EVENT_FIRMWARE_RESULT } from "../csmp/events";
+import { resetStatsNote, RESET_FIRMWARE_LOAD } from "../csmp/reset-stats";
 import { logBegin, logText, logU, logEnd, LOG_INFO, LOG_WARN } from "../runtime/log";
 
 export const TIMER_LOAD: i32 = 6;
@@ -270,6 +271,7 @@ export function loadTimer(): void {
   }
   saveState(uploadState(), -1, 0, slot);
   logBegin(); logText(A("loading firmware from slot ")); logU(slot); logText(A(", rebooting")); logEnd(LOG_INFO);
+  resetStatsNote(RESET_FIRMWARE_LOAD);
   pal_reboot(RESET_FIRMWARE);
 }
 

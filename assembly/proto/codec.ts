@@ -75,6 +75,26 @@ export function pbSetHas(obj: usize, bit: i32): void {
   store<u8>(p, load<u8>(p) & ~<u8>(<i32>1 << (bit & 7)));
 }
 
+/**
+ * Adds one to the u32 field `number` of obj (present afterwards). For
+ * counters kept as TLVs, without a setter per field.
+ */
+export function pbBump(desc: usize, obj: usize, number: u32): void {
+  const f = pbFindField(desc, number);
+  const slot = obj + pbFieldSlot(f);
+  store<u32>(slot, load<u32>(slot) + 1);
+  pbSetHas(obj, pbFieldIndex(desc, f));
+}
+
+/** The nested message field `number` of obj, marked present (cleared when it was absent). */
+export function pbUse(desc: usize, obj: usize, number: u32): usize {
+  const f = pbFindField(desc, number);
+  const bit = pbFieldIndex(desc, f);
+  const slot = obj + pbFieldSlot(f);
+  if (!pbHas(obj, bit)) { pbClear(subDesc(f), slot); pbSetHas(obj, bit); }
+  return slot;
+}
+
 /** Makes every field of the struct absent (and every repeated field empty). */
 export function pbClear(desc: usize, obj: usize): void {
   memory.fill(obj, 0, <usize>pbStructSize(desc));
