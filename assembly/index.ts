@@ -13,6 +13,7 @@ import { CONFIG_CAP, configBuf, applyConfig } from "./device/config";
 import { RX_CAP, rxBuf, addrBuf, onDatagram } from "./csmp/transport";
 import { startAgent, onTimer, onHostEvent, onConfigUpdate } from "./csmp/agent";
 import { configUsed } from "./device/config";
+import { onPingDone } from "./csmp/ping";
 import "./runtime/fatal";
 
 /** Where the host writes the device configuration text (see device/config.ts). */
@@ -70,4 +71,9 @@ export function agent_config_update(len: i32): i32 {
 export function agent_event(code: i32, relatedTlv: i32): i32 {
   const ok = onHostEvent(<u32>code, <u32>relatedTlv);
   return ok ? 0 : -1;
+}
+
+/** The ping pal.ping started is over (times in ms; 0 when nothing came back). */
+export function agent_ping_done(sent: i32, received: i32, minMs: i32, meanMs: i32, maxMs: i32, stdevMs: i32): void {
+  onPingDone(<u32>sent, <u32>received, <u32>minMs, <u32>meanMs, <u32>maxMs, <u32>stdevMs);
 }

@@ -171,3 +171,22 @@ export declare function pal_sha256_finish(out: usize): void;
  */
 @external("pal", "ecdsa_p256_verify")
 export declare function pal_ecdsa_p256_verify(pubKey: usize, digest: usize, r: usize, s: usize): i32;
+
+// ---- platform-handled TLVs and network tests -----------------------------------
+
+/**
+ * Starts an ICMPv6 echo test toward dest (16 bytes): count echoes, intervalMs
+ * apart. Returns 0 when started (the host calls agent_ping_done when it is
+ * over), negative when the platform cannot ping (-8) or a test runs (-1).
+ */
+@external("pal", "ping")
+export declare function pal_ping(dest: usize, count: i32, intervalMs: i32): i32;
+
+/**
+ * A TLV the platform applies itself, from a POST the agent accepted:
+ * NetworkRole (141) for the mesh stack, or a vendor TLV (type 127 with the
+ * vendor's pen and subtype). value/len is the TLV's value. Returns 0 when
+ * applied, negative when refused (the agent logs it).
+ */
+@external("pal", "host_tlv")
+export declare function pal_host_tlv(type: i32, pen: i32, subtype: i32, value: usize, len: i32): i32;

@@ -10,6 +10,7 @@ import { LogLevel, type LogEntry, type LogSink, levelName, makeLogger } from "./
 import type { Datagram, Endpoint } from "./network.ts";
 import { AgentFatal, AgentReboot, type PalBinding, createPal } from "./pal.ts";
 import type { RandomSource } from "./random.ts";
+import type { Pinger } from "./ping.ts";
 import type { DeviceStorage } from "./storage.ts";
 
 /** The exports of agent.wasm (assembly/index.ts) the host calls. */
@@ -23,11 +24,16 @@ export interface AgentExports {
   agent_addr_buf(): number;
   agent_datagram(len: number, srcPort: number, dstPort: number): void;
   agent_timer(id: number): void;
+  agent_ping_done(sent: number, received: number, minMs: number, meanMs: number, maxMs: number, stdevMs: number): void;
+  agent_event(code: number, relatedTlv: number): number;
+  agent_config_tail(): number;
+  agent_config_update(len: number): number;
 }
 
 const REQUIRED_EXPORTS = [
   "agent_config_buf", "agent_config_cap", "agent_init", "agent_rx_buf", "agent_rx_cap",
-  "agent_addr_buf", "agent_datagram", "agent_timer",
+  "agent_addr_buf", "agent_datagram", "agent_timer", "agent_ping_done", "agent_event",
+  "agent_config_tail", "agent_config_update",
 ] as const;
 
 export type AgentHostEvent =
@@ -54,6 +60,10 @@ export interface AgentHostOptions {
   restartOnFatal?: boolean;
   /** How long a restart takes, in clock ms (default 0: at the next clock turn). */
   rebootDelayMs?: number;
+  /** Performs pal.ping (see host/ping.ts); without one the device cannot ping. */
+  ping?: Pinger;
+  /** Applies NetworkRole / vendor TLVs (pal.host_tlv); default in host/pal.ts. */
+  onHostTlv?: (type: number, pen: number, subtype: number, value: Uint8Array) => number;
   /** Every datagram in (delivered to the agent) and out (sent by it). */
   onDatagram?: (direction: "in" | "out", d: Datagram) => void;
   onEvent?: (e: AgentHostEvent) => void;
@@ -227,6 +237,8 @@ export class AgentHost {
         this.emit({ kind: "slot-activate", slot });
       },
       onSend: (d) => o.onDatagram?.("out", d),
+      ping: o.ping,
+      onHostTlv: o.onHostTlv,
     });
     const instance = new WebAssembly.Instance(this.module, { pal: pal.imports });
     const agent = this.checkExports(instance.exports);

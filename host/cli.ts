@@ -11,6 +11,7 @@ import { AgentHost, type AgentHostEvent } from "./agent.ts";
 import { type CliOptions, USAGE, parseCliOptions } from "./cli-options.ts";
 import { type Clock, RealClock, VirtualClock } from "./clock.ts";
 import { describeCoap } from "./coap-text.ts";
+import { loopPinger, systemPinger } from "./ping.ts";
 import { buildDeviceConfig, checkEui64, nodeDeviceOptions } from "./device-config.ts";
 import { FileStorage } from "./file-storage.ts";
 import { formatEndpoint, requireAddress } from "./ipv6.ts";
@@ -134,6 +135,8 @@ async function run(o: CliOptions): Promise<number> {
     wasm, config, clock, storage, endpoint, log: sink,
     random: o.seed === null ? systemRandom : seededRandom(o.seed),
     onDatagram, onEvent,
+    // PingRequest: over real sockets the system's ping, in virtual time the network's links.
+    ping: network instanceof LoopNetwork ? loopPinger(network) : systemPinger,
   });
 
   let nms: NmsSimHandle | null = null;

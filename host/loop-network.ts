@@ -8,7 +8,7 @@
 // Delivery is always scheduled on the clock (never inside send()), so an
 // agent's udp_send cannot call back into an agent.
 import type { Clock } from "./clock.ts";
-import { formatAddress, formatEndpoint, isMulticast, isUnspecified, parseAddress, type Ipv6Bytes } from "./ipv6.ts";
+import { formatAddress, formatEndpoint, isMulticast, isUnspecified, parseAddress, sameAddress, type Ipv6Bytes } from "./ipv6.ts";
 import { type Datagram, type DatagramHandler, type Endpoint, type Network, NetError, checkSend } from "./network.ts";
 import { LogLevel, type Logger } from "./log.ts";
 
@@ -136,6 +136,20 @@ export class LoopNetwork implements Network {
         this.stats.delivered++;
       });
     }
+  }
+
+  /**
+   * One ICMPv6 echo from `from` to `to` as the links would carry it (the
+   * echo request and reply are modelled like datagrams): the round-trip time
+   * in ms, or null when either way loses it or no endpoint has that address.
+   */
+  echoRtt(from: Ipv6Bytes, to: Ipv6Bytes): number | null {
+    const there = [...this.endpoints.values()].some((ep) => sameAddress(ep.address, to));
+    if (!there) return null;
+    const probe = (src: Ipv6Bytes, dst: Ipv6Bytes) =>
+      (this.links.get(linkKey(src, dst)) ?? this.defaultLink)({ src, srcPort: 0, dst, dstPort: 0, payload: new Uint8Array(8) }, dst);
+    const out = probe(from, to), back = probe(to, from);
+    return out.length && back.length ? out[0] + back[0] : null;
   }
 
   /** @internal */

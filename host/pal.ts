@@ -20,6 +20,7 @@ import type { Datagram, Endpoint } from "./network.ts";
 import { verifyP256Digest } from "./p256.ts";
 import { type RandomSource, systemRandom } from "./random.ts";
 import { type DeviceStorage, type StorageResult, KEY_MAX_LEN } from "./storage.ts";
+import type { Pinger } from "./ping.ts";
 
 /** Timer ids the agent may use (timer_arm / timer_cancel). */
 export const TIMER_COUNT = 16;
@@ -44,6 +45,7 @@ export class AgentReboot extends Error {
 export interface AgentInstance {
   memory: WebAssembly.Memory;
   agent_timer(id: number): void;
+  agent_ping_done?(sent: number, received: number, minMs: number, meanMs: number, maxMs: number, stdevMs: number): void;
 }
 
 export interface PalDeps {
@@ -73,6 +75,14 @@ export interface PalDeps {
   onSlotActivate?: (slot: number) => void;
   /** Observes every datagram the agent handed to the network (logs, pcap). */
   onSend?: (d: Datagram) => void;
+  /** Performs pal.ping; without one the platform cannot ping (-8). */
+  ping?: Pinger;
+  /**
+   * Applies a TLV the platform owns (pal.host_tlv): NetworkRole (141) or a
+   * vendor TLV (127, pen, subtype). Returns 0 or a negative HostError.
+   * Default: NetworkRole is taken (logged), vendor TLVs are refused (-8).
+   */
+  onHostTlv?: (type: number, pen: number, subtype: number, value: Uint8Array) => number;
 }
 
 /** The "pal" import object: exactly the functions of assembly/pal.ts. */
@@ -96,6 +106,8 @@ export interface PalImports {
   slot_read(slot: number, offset: number, buf: number, len: number): number;
   slot_activate(slot: number): number;
   reboot(reason: number): void;
+  ping(dest: number, count: number, intervalMs: number): number;
+  host_tlv(type: number, pen: number, subtype: number, value: number, len: number): number;
   sha256_start(): void;
   sha256_update(data: number, len: number): void;
   sha256_finish(out: number): void;
@@ -133,6 +145,7 @@ export function createPal(deps: PalDeps): PalBinding {
   const { clock, storage, endpoint } = deps;
   const random = deps.random ?? systemRandom;
   const enter = deps.enter ?? ((_what: string, call: () => void) => call());
+  let pinging = false;
   const agentLog = makeLogger(deps.log, clock, "agent");
   const palLog = makeLogger(deps.log, clock, "pal");
 
@@ -359,6 +372,41 @@ export function createPal(deps: PalDeps): PalBinding {
       // The contract says reboot returns only on failure; a device would be
       // resetting now, so unwind the agent's stack instead of returning.
       throw new AgentReboot(reason);
+    },
+
+    ping(dest, count, intervalMs) {
+      return guarded("ping", () => {
+        if (!deps.ping) return HostError.Unsupported;
+        if (pinging) return HostError.Failed;
+        const target = copyIn(dest, IPV6_LEN);
+        pinging = true;
+        const ran = instance;
+        deps.ping(endpoint.address, target, count, intervalMs).then(
+          (r) => {
+            pinging = false;
+            if (!alive || instance !== ran || !ran?.agent_ping_done) return;
+            enter("ping done", () => ran.agent_ping_done!(r.sent, r.received, r.minMs, r.meanMs, r.maxMs, r.stdevMs));
+          },
+          (e: Error) => {
+            pinging = false;
+            palLog(LogLevel.Warn, `ping ${formatAddress(target)}: ${e.message}`);
+            if (alive && instance === ran) enter("ping done", () => ran?.agent_ping_done?.(count, 0, 0, 0, 0, 0));
+          });
+        return 0;
+      });
+    },
+
+    host_tlv(type, pen, subtype, value, len) {
+      return guarded("host_tlv", () => {
+        const bytes = copyIn(value, len);
+        if (deps.onHostTlv) return deps.onHostTlv(type, pen, subtype, bytes);
+        if (type === 141) {
+          palLog(LogLevel.Info, `NetworkRole for the mesh stack: ${Buffer.from(bytes).toString("hex")}`);
+          return 0;
+        }
+        palLog(LogLevel.Warn, `vendor TLV e${pen}.${subtype} refused: this host has no handler for it`);
+        return HostError.Unsupported;
+      });
     },
 
     sha256_start() {

@@ -229,6 +229,47 @@ describe("alarms", () => {
   });
 });
 
+/** Runs virtual time, letting promise callbacks (a ping's completion) run in between. */
+async function settle(ms: number): Promise<void> {
+  for (let t = 0; t < ms; t += 500) { world.clock.advance(500); await Promise.resolve(); await Promise.resolve(); }
+}
+
+describe("platform TLVs and network tests", () => {
+  it("PingRequest: the platform pings for real (across the links here) and the result reaches the NMS", async () => {
+    register(device);
+    world.net.bindSync("2001:db8::50", 7); // a neighbour that answers echoes
+    posts = [];
+    const a = await exchange(world, device, postTo(signed(world, [{ type: "PingRequest", value: { dest: "2001:db8::50", count: 3, delay: 1 } }])));
+    expect(a.code).toBe("2.01");
+    await settle(10_000);
+    const r = posts.flatMap((p) => p.tlvs).find((t) => t.type === 31)!.value as Record<string, number>;
+    expect(r).toMatchObject({ sent: 3, received: 3 });
+    expect(r.meanRtt).toBeGreaterThan(0);
+    // An address nobody has: all lost.
+    posts = [];
+    await exchange(world, device, postTo(signed(world, [{ type: "PingRequest", value: { dest: "2001:db8::51", count: 2 } }])));
+    await settle(10_000);
+    expect(posts.flatMap((p) => p.tlvs).find((t) => t.type === 31)!.value).toMatchObject({ sent: 2 });
+  });
+
+  it("NetworkRole and vendor TLVs go to the platform; NetworkRole is kept and served", async () => {
+    const seen: string[] = [];
+    world = createWorld();
+    world.nms.onRequest((req) => { if (req.path === "/r") req.respond(parseCodeText("2.03")); });
+    device = addDevice(world, {
+      nmsKey: nmsKeyHex,
+      onHostTlv: (type, pen, subtype, value) => { seen.push(`${type}/${pen}/${subtype}/${Buffer.from(value).toString("hex")}`); return pen === 666 ? -8 : 0; },
+    });
+    const vendor = { type: 127, pen: 26866, vendorType: 16, value: Uint8Array.of(1, 2) };
+    const a = await exchange(world, device, postTo(signed(world, [{ type: "NetworkRole", value: { preference: 2 } }, vendor as never])));
+    expect(a.code).toBe("2.01");
+    expect(seen).toEqual(["141/0/0/0802", "127/26866/16/0102"]);
+    device.host.powerCycle();
+    world.clock.advance(10);
+    expect((await exchange(world, device, getTlvs([141]))).tlvs[0].value).toEqual({ preference: 2 });
+  });
+});
+
 describe("re-registration triggers", () => {
   it("host events and configuration updates restart registration with the draft's reasons", () => {
     register(device);

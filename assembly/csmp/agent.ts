@@ -16,6 +16,7 @@ import { eventsLoad, eventsTimer, raiseEvent, TIMER_EVENTS, EVENT_POWER_RESTORED
 import { REG_IP_CHANGED, REG_NMS_CHANGED, REG_OUTAGE } from "./registration";
 import { firmwareLoad, loadTimer, TIMER_LOAD } from "../firmware/firmware";
 import { resetStatsBoot } from "./reset-stats";
+import { hostTlvLoad } from "./host-tlv";
 import { applyConfigText, configBuf, CONFIG_CAP, configUsed, setConfigUsed, changedIp, changedNms } from "../device/config";
 
 export function startAgent(): i32 {
@@ -28,6 +29,7 @@ export function startAgent(): i32 {
   signatureSettingsLoad();
   eventsLoad();
   resetStatsBoot();
+  hostTlvLoad();
   firmwareLoad();
   for (let i = 0; i < MAX_MCAST; i++) {
     const g = mcastGroups + <usize>(i * 16);

@@ -5,10 +5,12 @@
 // TLV takes effect: a rejected message changes no state.
 import {
   GroupAssign, GroupEvict, GroupMatch, SessionID, CurrentTime, NMSRedirectRequest, RebootRequest,
-  DescriptionRequest, PB_MAX_STRUCT, TransferRequest, ImageBlock, LoadRequest, CancelLoadRequest, SetBackupRequest,
+  DescriptionRequest, PingRequest, PB_MAX_STRUCT, TransferRequest, ImageBlock, LoadRequest, CancelLoadRequest, SetBackupRequest,
 } from "../generated/csmp";
 import { pbDecode, pbTlvDesc, PB_MALFORMED } from "../proto/codec";
-import { tlvBegin, tlvNext, tlvType, tlvPen, tlvValue, tlvLen, tlvStart } from "../tlv/framing";
+import { tlvBegin, tlvNext, tlvType, tlvPen, tlvVendorType, tlvValue, tlvLen, tlvStart, TLV_VENDOR } from "../tlv/framing";
+import { onPingRequest } from "./ping";
+import { applyHostTlv } from "./host-tlv";
 import { coapPayloadPtr, coapPayloadLen } from "../coap/message";
 import { verifySignedPayload, SIG_OK } from "./signature";
 import { signatureRequired, signatureChecksValidity, signatureNeedsTime, signatureSettingsSet, SIG_POST } from "./signature-settings";
@@ -128,7 +130,8 @@ export function processPost(multicast: bool, kind: i32, direct: bool): i32 {
   tlvBegin(payload, len);
   while (tlvNext() == 1) {
     decodeCurrent();
-    applyTlv(tlvType, tlvValue, tlvLen);
+    if (tlvPen != 0) applyHostTlv(TLV_VENDOR, tlvPen, tlvVendorType, tlvValue, tlvLen);
+    else applyTlv(tlvType, tlvValue, tlvLen);
   }
   return POST_OK;
 }
@@ -167,6 +170,8 @@ function applyTlv(type: u32, value: usize, len: i32): void {
     case 69: onCancelLoadRequest(changetype<CancelLoadRequest>(scratch)); output(73); break;
     case 70: onSetBackupRequest(changetype<SetBackupRequest>(scratch)); output(74); break;
     case 502: eventsSubscribe(value, len); break;
+    case 30: onPingRequest(changetype<PingRequest>(scratch)); break;
+    case 141: applyHostTlv(141, 0, 0, value, len); break;
     case 8: { // DescriptionRequest
       const d = changetype<DescriptionRequest>(scratch);
       for (let i = 0; i < d.tlvidCount; i++) {
@@ -191,13 +196,13 @@ function output(id: u64): void {
  * (kind SIG_POST) or from a registration answer (SIG_RESPONSE).
  */
 function acceptable(kind: i32): bool {
-  if (tlvPen != 0) return false; // no vendor TLVs are handled by this build
+  if (tlvPen != 0) return kind == SIG_POST; // vendor TLVs go to the platform
   switch (tlvType) {
     // In registration answers and POSTs alike.
     case 6: case 7: case 8: case 13: case 55: case 76: case 77: return true;
     // RebootRequest flag 1 (stop at the boot loader) needs a console this device does not offer.
     case 32: { const r = changetype<RebootRequest>(scratch); return kind == SIG_POST && (!r.hasFlag || r.flag == 0); }
-    case 18: case 42: case 56: case 57: case 65: case 67: case 68: case 69: case 70: case 79: case 502:
+    case 18: case 30: case 42: case 56: case 57: case 65: case 67: case 68: case 69: case 70: case 79: case 141: case 502:
       return kind == SIG_POST;
   }
   return false;

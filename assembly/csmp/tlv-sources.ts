@@ -16,6 +16,8 @@ import { fillNmsSettings, fillNmsStatus } from "./registration";
 import { fillSignatureSettings } from "./signature-settings";
 import { fillEventIndex, fillEventSubscribe, fillEventStats } from "./events";
 import { fillSysResetStats } from "./reset-stats";
+import { fillPingResponse } from "./ping";
+import { fillNetworkRole } from "./host-tlv";
 import {
   fillFirmwareImageInfo, fillTransferResponse, fillLoadResponse, fillCancelLoadResponse, fillSetBackupResponse,
 } from "../firmware/firmware";
@@ -23,7 +25,7 @@ import {
 type RowSource = (row: i32, s: usize) => bool;
 
 /** The TLV ids served, in TlvIndex order. */
-const SERVED: StaticArray<u32> = [1, 2, 7, 11, 12, 13, 16, 18, 21, 22, 35, 36, 42, 43, 58, 75, 79, 86, 501, 502, 510];
+const SERVED: StaticArray<u32> = [1, 2, 7, 11, 12, 13, 16, 18, 21, 22, 35, 36, 42, 43, 58, 75, 79, 86, 141, 501, 502, 510];
 
 function sourceOf(id: u64): RowSource | null {
   if (tlvIdPen(id) != 0) return null;
@@ -41,7 +43,9 @@ function sourceOf(id: u64): RowSource | null {
     case 73: return fillCancelLoadResponse;
     case 74: return fillSetBackupResponse;
     case 75: return fillFirmwareImageInfo;
+    case 31: return fillPingResponse;
     case 86: return fillSysResetStats;
+    case 141: return fillNetworkRole;
     case 501: return fillEventIndex;
     case 502: return fillEventSubscribe;
     case 510: return fillEventStats;

@@ -109,6 +109,7 @@ add_library(csmp_pal_freertos STATIC
   ${CSMP_FREERTOS_DIR}/crypto.c
   ${CSMP_FREERTOS_DIR}/log.c
   ${CSMP_FREERTOS_DIR}/reset.c
+  ${CSMP_FREERTOS_DIR}/platform_tlv.c
   ${CSMP_FREERTOS_DIR}/wamr_load.c
   # The WAMR binding shared with the POSIX host, unchanged.
   ${CSMP_PAL_DIR}/wamr/natives.c

@@ -158,6 +158,19 @@ void csmp_pal_sha256_finish(uint8_t out[32]);
  * 1 valid, 0 invalid, negative when the key is malformed or not on the curve. */
 int32_t csmp_pal_ecdsa_p256_verify(const uint8_t pub_key[65], const uint8_t digest[32], const uint8_t r[32], const uint8_t s[32]);
 
+/* ---- platform-handled TLVs and network tests --------------------------------------- */
+
+/* Starts an ICMPv6 echo test toward dest: count echoes, interval_ms apart.
+ * 0 when started (the host later calls the agent's agent_ping_done export),
+ * CSMP_PAL_UNSUPPORTED when the platform cannot ping, CSMP_PAL_FAILED while
+ * one runs. */
+int32_t csmp_pal_ping(const uint8_t dest[16], int32_t count, int32_t interval_ms);
+
+/* A TLV the platform applies itself: NetworkRole (141) for the mesh stack, or
+ * a vendor TLV (type 127 with the vendor's pen and subtype); value/len is the
+ * TLV's value. 0 when applied, negative when refused. */
+int32_t csmp_pal_host_tlv(int32_t type, int32_t pen, int32_t subtype, const uint8_t *value, int32_t len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -236,6 +236,25 @@ n_ecdsa_p256_verify(wasm_exec_env_t env, uint32_t pub_key, uint32_t digest,
     return csmp_pal_ecdsa_p256_verify(k, d, rr, ss);
 }
 
+/* ---- platform-handled TLVs and network tests ----------------------------------------- */
+
+static int32_t
+n_ping(wasm_exec_env_t env, uint32_t dest, int32_t count, int32_t interval_ms)
+{
+    const uint8_t *d = fixed_buffer(env, dest, 16);
+    if (!d)
+        return CSMP_PAL_BAD_ARGUMENT;
+    return csmp_pal_ping(d, count, interval_ms);
+}
+
+static int32_t
+n_host_tlv(wasm_exec_env_t env, int32_t type, int32_t pen, int32_t subtype,
+           const uint8_t *value, uint32_t len)
+{
+    (void)env;
+    return csmp_pal_host_tlv(type, pen, subtype, value, (int32_t)len);
+}
+
 /* ---- the table ------------------------------------------------------------------------ */
 
 /* WAMR keeps a pointer to this array (and sorts it in place), so it is static
@@ -264,6 +283,8 @@ static NativeSymbol pal_symbols[] = {
     { "sha256_update", (void *)n_sha256_update, "(*~)", NULL },
     { "sha256_finish", (void *)n_sha256_finish, "(i)", NULL },
     { "ecdsa_p256_verify", (void *)n_ecdsa_p256_verify, "(iiii)i", NULL },
+    { "ping", (void *)n_ping, "(iii)i", NULL },
+    { "host_tlv", (void *)n_host_tlv, "(iii*~)i", NULL },
 };
 
 #define PAL_SYMBOL_COUNT (sizeof(pal_symbols) / sizeof(pal_symbols[0]))

@@ -15,6 +15,7 @@ import type { LogEntry } from "../../host/log.ts";
 import { NmsClient } from "../../host/nms/client.ts";
 import { endpointTransport } from "../../host/nms/transport.ts";
 import { mulberry32 } from "./prng.ts";
+import { loopPinger } from "../../host/ping.ts";
 
 const WASM = compileAgent(readFileSync(process.env.AGENT_WASM ?? "build/agent.wasm"));
 
@@ -49,6 +50,7 @@ export interface Device {
 }
 
 export interface DeviceOptions extends Partial<DeviceConfigOptions> {
+  onHostTlv?: (type: number, pen: number, subtype: number, value: Uint8Array) => number;
   address?: string;
   port?: number;
   storage?: MemoryStorage;
@@ -84,6 +86,8 @@ export function addDevice(world: World, o: DeviceOptions = {}): Device {
     random,
     log: (e) => logs.push(e),
     onDatagram: (dir, d) => { if (dir === "out") sent.push(d); },
+    ping: loopPinger(world.net),
+    onHostTlv: o.onHostTlv,
   });
   host.start();
   return { host, storage, address, port, logs, sent };
