@@ -2,7 +2,7 @@
 // rolls the real 6.9 image out to real agents holding the real 6.8 image,
 // over a LoopNetwork that loses and reorders datagrams, in virtual time.
 // Also the firmware response codes test/firmware.test.ts leaves out, and
-// two agent behaviours a campaign has to work around (known bugs below).
+// two agent behaviours a campaign relies on (both were bugs, found here).
 import { describe, it, expect } from "vitest";
 import { readFileSync } from "node:fs";
 import { createHash, generateKeyPairSync, type KeyObject } from "node:crypto";
@@ -23,8 +23,7 @@ const sha = (b: Uint8Array) => createHash("sha256").update(b).digest();
 const GROUP = { type: 2, id: 7 };
 const MCAST = "ff03::1";
 const V69: CampaignImage = { file: IMAGE_69, hwId: "OPENCSMP", fileName: "opencsmp-node", version: "6.9.99" };
-/** Agents marked like this misbehave today; AGENT_BUGS_STRICT=1 runs them as plain tests (they fail). */
-const knownAgentBug = process.env.AGENT_BUGS_STRICT ? it : it.fails;
+
 
 /** `loss` of the datagrams dropped, the rest delayed 1..maxDelay ms (so reordered), per direction and receiver. */
 function lossyLink(seed: number, loss: number, maxDelayMs: number): LinkModel {
@@ -77,8 +76,8 @@ describe("a multicast campaign to 20 devices, 20 % loss and reordering both ways
     expect(fleet.waitRegistered()).toBe(true);
     let updates = 0;
     let last: CampaignProgress | null = null;
-    // 1024-byte blocks: every signed multicast block costs each device an
-    // ECDSA verify (see the known bugs below), most of this test's time.
+    // 1024-byte blocks: the campaign signs multicast blocks by default, and
+    // every signed block costs each device an ECDSA verify, most of this test's time.
     const campaign = campaignOf(fleet, {
       multicast: { group: GROUP, address: MCAST },
       blockSize: 1024,
@@ -219,7 +218,7 @@ describe("response codes test/firmware.test.ts does not reach", () => {
   });
 });
 
-describe("known agent bugs a campaign works around", () => {
+describe("agent behaviours a campaign relies on (once bugs, fixed)", () => {
   function oneDevice(): { fleet: VirtualFleet; d: FleetDevice; reports: { at: number; tlvs: Tlv[] }[] } {
     const { fleet, devices: [d] } = fleetOf(1, { seed: 8 });
     expect(fleet.waitRegistered()).toBe(true);
@@ -231,10 +230,9 @@ describe("known agent bugs a campaign works around", () => {
   const transfer: TlvInput = { type: "TransferRequest", value: { hwInfo: { hwId: "OPENCSMP" }, fileHash: sha(IMAGE_69), fileSize: IMAGE_69.length, blockSize: 512 } };
 
   // The reference agent (csmp-agent-lib csmpserver.c) skips GroupMatch, like the
-  // signing TLVs, when it checks that an unsigned payload holds only exempt TLVs;
-  // this agent counts it, so an FND-style multicast block (GroupMatch + ImageBlock)
-  // is rejected as unsigned and raises a security event. The campaign signs them.
-  knownAgentBug("accepts an unsigned multicast ImageBlock with GroupMatch (ImageBlock is exempt from signing)", async () => {
+  // signing TLVs, when it checks that an unsigned payload holds only exempt TLVs,
+  // so an FND-style multicast block (GroupMatch + ImageBlock) needs no signature.
+  it("accepts an unsigned multicast ImageBlock with GroupMatch (ImageBlock is exempt from signing)", async () => {
     const { fleet, d } = oneDevice();
     await post(fleet, d, [transfer]);
     fleet.nms.client.send(postRequest(postPayload([block(0)], GROUP, null), { confirmable: false }), MCAST, 61628);
@@ -249,7 +247,7 @@ describe("known agent bugs a campaign works around", () => {
   // pending answer: the device then posts SessionID + CurrentTime only, and
   // the TransferResponse is lost. The campaign keeps the group quiet for the
   // whole answer window instead.
-  knownAgentBug("keeps a pending asynchronous TransferResponse when an ImageBlock arrives meanwhile", async () => {
+  it("keeps a pending asynchronous TransferResponse when an ImageBlock arrives meanwhile", async () => {
     const { fleet, d, reports } = oneDevice();
     const t0 = fleet.clock.nowMs();
     const signing = { keys: fleet.nms.keys, validity: fleet.nms.validityWindow() };

@@ -18,7 +18,16 @@ let useNms = true;
 let waiting = false;
 
 /** Starts collecting a new asynchronous answer (replacing one not yet sent). */
-export function asyncReset(): void { idCount = 0; useNms = true; }
+/**
+ * Starts collecting an asynchronous answer. While one is already waiting to
+ * go out, new ids join it (one answer carries both): a NON request arriving
+ * in the wait must not wipe what an earlier request is owed.
+ */
+export function asyncReset(): void {
+  if (waiting) return;
+  idCount = 0;
+  useNms = true;
+}
 
 export function asyncAddId(id: u64): void {
   for (let i = 0; i < idCount; i++) if (load<u64>(ids + <usize>i * 8) == id) return;
@@ -27,15 +36,17 @@ export function asyncAddId(id: u64): void {
 
 export function asyncHasIds(): bool { return idCount > 0; }
 
-/** Sends the answer to addr/port (the `r` option) instead of the NMS. */
+/** Sends the answer to addr/port (the `r` option) instead of the NMS (not while one is waiting). */
 export function asyncTo(addr: usize, port: i32): void {
+  if (waiting) return;
   memory.copy(dest, addr, 16);
   destPort = port;
   useNms = false;
 }
 
-/** Arms the answer after a random 0..maxDelayS seconds (the `a` option; 0 = now). */
+/** Arms the answer after a random 0..maxDelayS seconds (the `a` option; 0 = now); an armed answer keeps its time. */
 export function asyncSchedule(maxDelayS: u32): void {
+  if (waiting) return;
   waiting = true;
   pal_timer_arm(TIMER_ASYNC, maxDelayS == 0 ? 0 : randomBetween(0, maxDelayS * 1000));
 }

@@ -1,8 +1,9 @@
 // Message deduplication (RFC 7252 section 4.5): a request that arrives
 // again with the same message ID from the same endpoint within
 // EXCHANGE_LIFETIME is not processed again. A CON duplicate gets the stored
-// answer replayed; answers too large to keep (GET answers, which are safe to
-// recompute) are produced again; a NON duplicate is dropped. Without this a
+// answer replayed; a NON duplicate is dropped. Small answers are kept in the
+// table; the last large POST answer in a buffer of its own; a large GET
+// answer is not kept (a GET is safe to answer again). Without this a
 // retransmitted POST would apply twice (e.g. a TransferRequest restarting a
 // download).
 import { pal_clock_ms } from "../pal";
@@ -14,7 +15,12 @@ const ENTRY = 32 + KEEP;     // addr 16, port u16 @16, mid u16 @18, len i32 @20,
 const EXCHANGE_LIFETIME_MS: i64 = 247_000;
 /** Entry len values besides a stored length. */
 const NO_ANSWER: i32 = -1;   // nothing was sent (yet): a duplicate is dropped
-const RECOMPUTE: i32 = -2;   // the answer was too large to keep: process again
+const RECOMPUTE: i32 = -2;   // a GET whose answer was too large to keep: process again
+const BIG: i32 = -3;         // a POST whose answer is in bigAnswer (while it is this entry's)
+const BIG_CAP: i32 = 1280;
+const bigAnswer = memory.data(BIG_CAP);
+let bigLen: i32 = 0;
+let bigOwner: usize = 0;
 
 const table = memory.data(ENTRIES * ENTRY);
 let current: usize = 0;      // the entry of the request being handled, or 0
@@ -34,7 +40,9 @@ export function dedupCheck(addr: usize, port: i32, mid: i32): i32 {
     const e = entry(i);
     if (load<i64>(e, 24) + EXCHANGE_LIFETIME_MS > now && load<i64>(e, 24) != 0 &&
         <i32>load<u16>(e, 18) == mid && <i32>load<u16>(e, 16) == port && bytesEqual(e, addr, 16)) {
-      const len = load<i32>(e, 20);
+      let len = load<i32>(e, 20);
+      // A large POST answer overwritten by a newer one: drop rather than apply twice.
+      if (len == BIG) len = bigOwner == e ? bigLen : NO_ANSWER;
       current = len == RECOMPUTE ? e : 0;
       return len;
     }
@@ -56,19 +64,26 @@ export const DEDUP_DROP: i32 = NO_ANSWER;
 export function dedupAnswer(addr: usize, port: i32, mid: i32): usize {
   for (let i = 0; i < ENTRIES; i++) {
     const e = entry(i);
-    if (<i32>load<u16>(e, 18) == mid && <i32>load<u16>(e, 16) == port && bytesEqual(e, addr, 16)) return e + 32;
+    if (<i32>load<u16>(e, 18) == mid && <i32>load<u16>(e, 16) == port && bytesEqual(e, addr, 16)) {
+      return load<i32>(e, 20) == BIG ? bigAnswer : e + 32;
+    }
   }
   return 0;
 }
 
-/** Records the answer sent to the request being handled. */
-export function dedupAnswered(answer: usize, len: i32): void {
+/** Records the answer sent to the request being handled (isGet: it may be recomputed). */
+export function dedupAnswered(answer: usize, len: i32, isGet: bool): void {
   if (current == 0) return;
   if (len <= KEEP) {
     memory.copy(current + 32, answer, <usize>len);
     store<i32>(current, len, 20);
-  } else {
+  } else if (isGet || len > BIG_CAP) {
     store<i32>(current, RECOMPUTE, 20);
+  } else {
+    memory.copy(bigAnswer, answer, <usize>len);
+    bigLen = len;
+    bigOwner = current;
+    store<i32>(current, BIG, 20);
   }
 }
 

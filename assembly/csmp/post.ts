@@ -87,7 +87,8 @@ export function processPost(multicast: bool, kind: i32, direct: bool): i32 {
       if (tlvType == TLV_SIGNATURE) { sig = tlvValue; sigLen = tlvLen; signedLen = <i32>(tlvStart - payload); continue; }
       if (tlvType == TLV_VALIDITY) { validity = tlvValue; validityLen = tlvLen; continue; }
       if (tlvType == TLV_GROUP_MATCH) { match = tlvValue; matchLen = tlvLen; }
-      if (tlvType != TLV_IMAGE_BLOCK && tlvType != TLV_DESCRIPTION_REQUEST) exemptOnly = false;
+      // GroupMatch only addresses the message (the reference agent's checkExempt skips it too).
+      if (tlvType != TLV_IMAGE_BLOCK && tlvType != TLV_DESCRIPTION_REQUEST && tlvType != TLV_GROUP_MATCH) exemptOnly = false;
     } else {
       exemptOnly = false;
     }

@@ -4,10 +4,10 @@
 import { pal_udp_send, pal_random } from "../pal";
 import {
   coapParse, COAP_OK, COAP_IGNORE, COAP_FORMAT_ERROR, COAP_BAD_OPTION,
-  coapType, coapMid, coapTokenPtr, coapTokenLen, coapIsRequest, coapIsEmpty, coapBadOption,
+  coapType, coapCode, coapMid, coapTokenPtr, coapTokenLen, coapIsRequest, coapIsEmpty, coapBadOption,
 } from "../coap/message";
 import { coapBegin, coapEmpty, coapFinish } from "../coap/builder";
-import { COAP_TYPE_CON, COAP_TYPE_NON, COAP_TYPE_ACK, COAP_TYPE_RST, COAP_CODE_BAD_OPTION } from "../coap/codes";
+import { COAP_TYPE_CON, COAP_TYPE_NON, COAP_TYPE_ACK, COAP_TYPE_RST, COAP_CODE_BAD_OPTION, COAP_CODE_GET } from "../coap/codes";
 import { log, logBegin, logText, logU, logEnd, LOG_DEBUG, LOG_WARN } from "../runtime/log";
 import { handleRequest } from "./server";
 import { registrationAwaits, registrationAwaitsSeparate } from "./registration";
@@ -45,7 +45,7 @@ export function newMessageId(): i32 {
 /** Sends len bytes of txBuf to the current datagram's source. */
 export function replyToPeer(len: i32): void {
   if (len <= 0) return;
-  dedupAnswered(txBuf, len);
+  dedupAnswered(txBuf, len, coapCode == COAP_CODE_GET);
   const rc = pal_udp_send(addrBuf, peerPort, txBuf, len);
   if (rc < 0) { logBegin(); logText(A("udp send failed: ")); logU(<u64>(-rc)); logEnd(LOG_WARN); }
 }

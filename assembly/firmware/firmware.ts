@@ -15,10 +15,9 @@ import {
 } from "../pal";
 import {
   SLOT_RUNNING, SLOT_UPLOAD, SLOT_BACKUP, SLOTS, slotInfo, slotKnown, slotSet, slotForget, slotsSwap,
-  slotWithHash, slotsLoad, bitmap, bitmapSave, bitmapClear, BITMAP_CAP,
+  slotWithHash, slotsLoad, bitmap, bitmapSave, bitmapClear, BITMAP_CAP, fwState, metaCommit,
 } from "./slots";
 import { readHeader, hashSlot, header, appLen, IMAGE_OK, HWID_AT, HWID_LEN } from "./image";
-import { recordRead, recordWrite } from "../runtime/durable";
 import { verifyVendorSignature } from "./vendor-signature";
 import { bytesEqual, writeDecimal } from "../util/text";
 import { fwHwid, fwHwidLen } from "../device/config";
@@ -47,9 +46,10 @@ const MAX_BLOCK: u32 = 1024;
 /** SysResetStats-style reset reason handed to pal.reboot. */
 const RESET_FIRMWARE: i32 = 3;
 
-// Durable state "fwstate": u32 upload (0 none, 1 receiving, 2 verified, 3 failed),
-// u32 slot to load (-1 none), u32 loadTime, u32 slot being activated (-1 none).
-const state = memory.data(16);
+// State, persisted with the slot infos in one record (slots.ts): u32 upload
+// (0 none, 1 receiving, 2 verified, 3 failed), i32 slot to load (-1 none),
+// u32 loadTime, i32 slot being activated (-1 none).
+const state = fwState;
 const UPLOAD_NONE: u32 = 0;
 const UPLOAD_RECEIVING: u32 = 1;
 const UPLOAD_VERIFIED: u32 = 2;
@@ -58,9 +58,10 @@ const UPLOAD_FAILED: u32 = 3;
 @inline function loadSlot(): i32 { return load<i32>(state, 4); }
 @inline function loadAt(): u32 { return load<u32>(state, 8); }
 @inline function activating(): i32 { return load<i32>(state, 12); }
+/** Sets the state and commits it together with any slot info changed before. */
 function saveState(upload: u32, slot: i32, at: u32, act: i32): void {
   store<u32>(state, upload); store<i32>(state, slot, 4); store<u32>(state, at, 8); store<i32>(state, act, 12);
-  recordWrite(A("fwstate"), state, 16);
+  metaCommit();
 }
 
 /** Blocks dropped: wrong hash, out of range, wrong size, write errors. */
@@ -85,13 +86,14 @@ function respond(which: i32, hash: usize, hashLen: i32, code: u32): void {
 // ---- boot ------------------------------------------------------------------------
 
 export function firmwareLoad(): void {
-  slotsLoad();
-  if (recordRead(A("fwstate"), state, 16) != 16) { store<u32>(state, 0); store<i32>(state, -1, 4); store<i32>(state, -1, 12); }
+  if (!slotsLoad()) { store<u32>(state, 0); store<i32>(state, -1, 4); store<i32>(state, -1, 12); }
   const up = slotInfo(SLOT_UPLOAD);
   blocks = up.hasBlockSize && up.blockSize > 0 ? (up.fileSize + up.blockSize - 1) / up.blockSize : 0;
   const act = activating();
   if (act > 0) finishActivation(act);
   else if (!slotKnown(SLOT_RUNNING)) describeRunningImage();
+  // Every block was in but the power went before the checks were recorded: check now.
+  if (uploadState() == UPLOAD_RECEIVING && blocks > 0 && missingBlocks() == 0) verifyUpload();
   if (loadSlot() >= 0) armLoad();
 }
 
@@ -102,12 +104,11 @@ function finishActivation(act: i32): void {
   if (info.hasFileHash && readHeader(SLOT_RUNNING) == IMAGE_OK && hashSlot(SLOT_RUNNING, <i32>info.fileSize, digest) == IMAGE_OK) {
     ok = bytesEqual(digest, info.fileHashPtr, 32);
   }
-  if (ok) {
-    slotsSwap(SLOT_RUNNING, act);
-    if (act == SLOT_UPLOAD) { bitmapClear(); blocks = 0; }
-  }
+  // The swap of the infos and the end of the activation land in one write.
+  if (ok) slotsSwap(SLOT_RUNNING, act);
   saveState(ok && act == SLOT_UPLOAD ? UPLOAD_NONE : uploadState(), -1, 0, -1);
-  logBegin(); logText(ok ? A("firmware activated, now running slot ") : A("firmware activation failed, fell back from slot ")); logU(act); logEnd(ok ? LOG_INFO : LOG_WARN);
+  if (ok && act == SLOT_UPLOAD) { bitmapClear(); blocks = 0; }
+  logBegin(); logText(ok ? A("firmware activated, now running slot ") : A("firmware activation did not take effect (power lost before the swap, or the boot loader fell back), slot ")); logU(act); logEnd(ok ? LOG_INFO : LOG_WARN);
   raiseEvent(EVENT_FIRMWARE_RESULT, FirmwareImageInfo.tlv());
 }
 
@@ -131,6 +132,7 @@ function describeRunningImage(): void {
   w.useHwInfo().setHwId(header + HWID_AT, textLen(header + HWID_AT, HWID_LEN));
   w.isDefault = true;
   slotSet(SLOT_RUNNING, work);
+  metaCommit();
 }
 
 function textLen(p: usize, max: i32): i32 {
@@ -155,10 +157,19 @@ function transfer(r: TransferRequest): u32 {
   const same = slotWithHash(r.fileHashPtr, 32);
   if (same == SLOT_RUNNING) return FW_IMAGE_RUNNING;
   if (loadSlot() == SLOT_UPLOAD) return FW_PENDING_REBOOT;
-  if (same == SLOT_UPLOAD) return FW_OK; // resume: keep what was received
-  // A new file replaces whatever the upload slot held.
-  if (pal_slot_erase(SLOT_UPLOAD) < 0) return FW_FILE_SIZE_TOO_BIG;
+  if (same == SLOT_UPLOAD) {
+    // Resume: keep what was received. A failed check is tried again from the blocks.
+    if (uploadState() != UPLOAD_VERIFIED) {
+      saveState(UPLOAD_RECEIVING, loadSlot(), loadAt(), -1);
+      if (missingBlocks() == 0) verifyUpload();
+    }
+    return FW_OK;
+  }
+  // A new file replaces whatever the upload slot held. Bitmap and data go
+  // first: a cut before the new state is committed leaves the old transfer
+  // with no block marked, never marks over erased flash.
   bitmapClear();
+  if (pal_slot_erase(SLOT_UPLOAD) < 0) return FW_FILE_SIZE_TOO_BIG;
   const w = changetype<FirmwareImageInfo>(work);
   w.clear();
   w.index = SLOT_UPLOAD;
@@ -170,7 +181,7 @@ function transfer(r: TransferRequest): u32 {
   w.useHwInfo().setHwId(r.hwInfo.hwIdPtr, r.hwInfo.hwIdLen);
   slotSet(SLOT_UPLOAD, work);
   blocks = n;
-  saveState(UPLOAD_RECEIVING, loadSlot(), loadAt(), -1);
+  saveState(UPLOAD_RECEIVING, loadSlot(), loadAt(), -1); // the new info and its state in one write
   logBegin(); logText(A("firmware transfer started: ")); logU(r.fileSize); logText(A(" bytes in ")); logU(n); logText(A(" blocks")); logEnd(LOG_INFO);
   return FW_OK;
 }
@@ -264,12 +275,14 @@ export function loadTimer(): void {
   const at = loadAt();
   const now = pal_wall_time();
   if (at > 1 && (now < 0 || now < <i64>at)) { armLoad(); return; }
+  // Recorded before the platform acts: a cut in between must not leave a
+  // pending load that would activate the old image after the swap.
+  saveState(uploadState(), -1, 0, slot);
   if (pal_slot_activate(slot) < 0) {
     logBegin(); logText(A("slot activation refused by the platform")); logEnd(LOG_WARN);
     saveState(uploadState(), -1, 0, -1);
     return;
   }
-  saveState(uploadState(), -1, 0, slot);
   logBegin(); logText(A("loading firmware from slot ")); logU(slot); logText(A(", rebooting")); logEnd(LOG_INFO);
   resetStatsNote(RESET_FIRMWARE_LOAD);
   pal_reboot(RESET_FIRMWARE);
@@ -299,13 +312,16 @@ export function onSetBackupRequest(r: SetBackupRequest): void {
     changetype<FirmwareImageInfo>(work).index = SLOT_BACKUP;
     changetype<FirmwareImageInfo>(work).clearIsDefault();
     slotSet(SLOT_BACKUP, work);
+    metaCommit();
   }
   respond(3, r.fileHashPtr, r.fileHashLen, code);
 }
 
 function copySlot(from: i32, to: i32, size: i32): u32 {
-  if (pal_slot_erase(to) < 0) return FW_FILE_SIZE_TOO_BIG;
+  // The target is forgotten durably before its flash changes.
   slotForget(to);
+  metaCommit();
+  if (pal_slot_erase(to) < 0) return FW_FILE_SIZE_TOO_BIG;
   for (let at = 0; at < size; at += 256) {
     const n = min(256, size - at);
     if (pal_slot_read(from, at, copyBuf, n) != n || pal_slot_write(to, at, copyBuf, n) < 0) return FW_INVALID_REQ;

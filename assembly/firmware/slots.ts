@@ -1,7 +1,11 @@
 // What the agent knows about each firmware slot (0 running, 1 upload,
-// 2 backup): a FirmwareImageInfo kept durably per slot ("fw0".."fw2", its
-// protobuf encoding), plus the upload's received-block bitmap ("fwbits").
-// Strings and hashes in the structs are views into the record buffers.
+// 2 backup) and the state of transfer and load, kept as ONE durable record
+// ("fwmeta"): every change that touches several of them (a new transfer, a
+// verified upload, an activation swapping slots) is a single atomic write, so
+// a power cut leaves the old state or the new one, never a mix. Strings and
+// hashes in the slot structs are views into the record buffers here.
+// The upload's received-block bitmap is a record of its own ("fwbits"): it
+// changes with every block, and it is only ever written after the block's data.
 import { FirmwareImageInfo, FirmwareImageInfo_SIZE } from "../generated/csmp";
 import { pbDecode, pbEncode, PB_MALFORMED } from "../proto/codec";
 import { recordRead, recordWrite, recordErase } from "../runtime/durable";
@@ -14,58 +18,94 @@ export const SLOTS: i32 = 3;
 
 const RECORD_CAP: i32 = 192;
 const records = memory.data(RECORD_CAP * SLOTS);
+const lens = memory.data(4 * SLOTS);
 const infos = memory.data(FirmwareImageInfo_SIZE * SLOTS);
 const scratch = memory.data(RECORD_CAP);
-const lens = memory.data(4 * SLOTS);
-@inline function lenOf(slot: i32): i32 { return load<i32>(lens + <usize>(slot * 4)); }
-@inline function setLen(slot: i32, n: i32): void { store<i32>(lens + <usize>(slot * 4), n); }
+
+/** Transfer/load state, 16 bytes, owned by firmware.ts, persisted with the slots. */
+export const fwState = memory.data(16);
+const STATE_LEN: i32 = 16;
+const META_CAP: i32 = STATE_LEN + SLOTS * (2 + RECORD_CAP);
+const meta = memory.data(META_CAP);
 
 /** Bitmap capacity: 8192 blocks. */
 export const BITMAP_CAP: i32 = 1024;
 export const bitmap = memory.data(BITMAP_CAP);
 
-function key(slot: i32): usize {
-  return slot == 0 ? A("fw0") : slot == 1 ? A("fw1") : A("fw2");
-}
-
 @inline function record(slot: i32): usize { return records + <usize>(slot * RECORD_CAP); }
+@inline function lenOf(slot: i32): i32 { return load<i32>(lens + <usize>(slot * 4)); }
+@inline function setLen(slot: i32, n: i32): void { store<i32>(lens + <usize>(slot * 4), n); }
 
-/** The slot's info (a view; valid when slotKnown). */
+/** The slot's info (a view; meaningful when slotKnown). */
 export function slotInfo(slot: i32): FirmwareImageInfo {
   return changetype<FirmwareImageInfo>(infos + <usize>(slot * FirmwareImageInfo_SIZE));
 }
 
 export function slotKnown(slot: i32): bool { return slotInfo(slot).hasFileHash; }
 
-export function slotsLoad(): void {
+/** Decodes slot's record (lenOf bytes) into its info. */
+function decodeSlot(slot: i32): void {
+  const n = lenOf(slot);
+  const info = changetype<usize>(slotInfo(slot));
+  if (n < 0 || pbDecode(FirmwareImageInfo.desc(), info, record(slot), n) == PB_MALFORMED) {
+    slotInfo(slot).clear();
+    setLen(slot, -1);
+  }
+}
+
+/** Loads slots and state; false when there is no (valid) record yet (state is zeroed). */
+export function slotsLoad(): bool {
+  const n = recordRead(A("fwmeta"), meta, META_CAP);
+  let ok = n >= STATE_LEN;
+  memory.fill(fwState, 0, STATE_LEN);
+  if (ok) memory.copy(fwState, meta, STATE_LEN);
+  let p = meta + <usize>STATE_LEN;
   for (let s = 0; s < SLOTS; s++) {
-    let n = recordRead(key(s), record(s), RECORD_CAP);
-    const info = changetype<usize>(slotInfo(s));
-    if (n >= 0 && pbDecode(FirmwareImageInfo.desc(), info, record(s), n) == PB_MALFORMED) n = -1;
-    if (n < 0) slotInfo(s).clear();
-    setLen(s, n);
+    let len: i32 = -1;
+    if (ok && p + 2 <= meta + <usize>n) {
+      len = <i32>load<i16>(p);
+      p += 2;
+      if (len > RECORD_CAP || (len > 0 && p + <usize>len > meta + <usize>n)) { len = -1; ok = false; }
+      else if (len > 0) { memory.copy(record(s), p, <usize>len); p += <usize>len; }
+    }
+    setLen(s, len);
+    decodeSlot(s);
   }
   if (recordRead(A("fwbits"), bitmap, BITMAP_CAP) < 0) memory.fill(bitmap, 0, BITMAP_CAP);
+  return ok;
+}
+
+/** Writes slots and state as one record: every change before it lands at once. */
+export function metaCommit(): bool {
+  memory.copy(meta, fwState, STATE_LEN);
+  let p = meta + <usize>STATE_LEN;
+  for (let s = 0; s < SLOTS; s++) {
+    const len = lenOf(s);
+    store<i16>(p, <i16>len);
+    p += 2;
+    if (len > 0) { memory.copy(p, record(s), <usize>len); p += <usize>len; }
+  }
+  return recordWrite(A("fwmeta"), meta, <i32>(p - meta));
 }
 
 /**
- * Makes info (any struct, its views anywhere) the slot's durable info: it is
- * encoded into the slot's record buffer and decoded back, so the views then
- * point into memory the slot owns.
+ * Makes info (any struct, its views anywhere) the slot's info, in memory
+ * (metaCommit makes it durable). It is encoded into the slot's record buffer
+ * and decoded back, so the views then point into memory the slot owns.
  */
 export function slotSet(slot: i32, info: usize): bool {
   const n = pbEncode(FirmwareImageInfo.desc(), info, scratch, RECORD_CAP);
   if (n < 0) return false;
   memory.copy(record(slot), scratch, n);
   setLen(slot, n);
-  pbDecode(FirmwareImageInfo.desc(), changetype<usize>(slotInfo(slot)), record(slot), n);
-  return recordWrite(key(slot), record(slot), n);
+  decodeSlot(slot);
+  return true;
 }
 
+/** Forgets the slot's image (in memory; metaCommit makes it durable). */
 export function slotForget(slot: i32): void {
   slotInfo(slot).clear();
   setLen(slot, -1);
-  recordErase(key(slot));
 }
 
 /** Exchanges two slots' infos (the boot loader swapped their contents). */
@@ -76,17 +116,8 @@ export function slotsSwap(a: i32, b: i32): void {
   const la = lenOf(a);
   setLen(a, lenOf(b));
   setLen(b, la);
-  reload(a);
-  reload(b);
-}
-
-/** Decodes the slot's record into its info and makes it durable (or forgets it). */
-function reload(slot: i32): void {
-  const n = lenOf(slot);
-  const info = changetype<usize>(slotInfo(slot));
-  if (n < 0) { slotForget(slot); return; }
-  pbDecode(FirmwareImageInfo.desc(), info, record(slot), n);
-  recordWrite(key(slot), record(slot), n);
+  decodeSlot(a);
+  decodeSlot(b);
 }
 
 /** The slot holding the file with this hash (32 bytes), or -1. */
