@@ -108,7 +108,7 @@ function finishActivation(act: i32): void {
   if (ok) slotsSwap(SLOT_RUNNING, act);
   saveState(ok && act == SLOT_UPLOAD ? UPLOAD_NONE : uploadState(), -1, 0, -1);
   if (ok && act == SLOT_UPLOAD) { bitmapClear(); blocks = 0; }
-  logBegin(); logText(ok ? A("firmware activated, now running slot ") : A("firmware activation did not take effect (power lost before the swap, or the boot loader fell back), slot ")); logU(act); logEnd(ok ? LOG_INFO : LOG_WARN);
+  logBegin(); logText(ok ? A("firmware activated: now running the image that came through slot ") : A("firmware activation did not take effect (power lost before the swap, or the boot loader fell back), slot ")); logU(act); logEnd(ok ? LOG_INFO : LOG_WARN);
   raiseEvent(EVENT_FIRMWARE_RESULT, FirmwareImageInfo.tlv());
 }
 

@@ -110,7 +110,6 @@ add_library(csmp_pal_freertos STATIC
   ${CSMP_FREERTOS_DIR}/log.c
   ${CSMP_FREERTOS_DIR}/reset.c
   ${CSMP_FREERTOS_DIR}/platform_tlv.c
-  ${CSMP_FREERTOS_DIR}/wamr_load.c
   # The WAMR binding shared with the POSIX host, unchanged.
   ${CSMP_PAL_DIR}/wamr/natives.c
   ${CSMP_PAL_DIR}/wamr/agent.c
@@ -122,7 +121,3 @@ target_include_directories(csmp_pal_freertos PUBLIC
 )
 target_compile_options(csmp_pal_freertos PRIVATE ${CSMP_WARNINGS})
 target_link_libraries(csmp_pal_freertos PUBLIC vmlib csmp_mbedtls freertos_kernel)
-# agent.c's one wasm_runtime_load_ex call goes through wamr_load.c, which
-# keeps WAMR from writing into a module in flash (see there).
-set_source_files_properties(${CSMP_PAL_DIR}/wamr/agent.c PROPERTIES
-  COMPILE_DEFINITIONS "wasm_runtime_load_ex=csmp_freertos_load_ex")

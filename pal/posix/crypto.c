@@ -30,6 +30,12 @@
 static mbedtls_sha256_context sha;
 static bool sha_running;
 
+/* The P-256 group stays loaded: mbedTLS caches its comb table for the base
+ * point G in it (MBEDTLS_ECP_FIXED_POINT_OPTIM), which a freshly loaded group
+ * recomputes on every verify, about half of the verify's work. */
+static mbedtls_ecp_group p256;
+static bool p256_loaded;
+
 void
 csmp_pal_random(uint8_t *buf, int32_t len)
 {
@@ -87,25 +93,42 @@ crypto_reset(void)
     sha_running = false;
 }
 
+void
+crypto_shutdown(void)
+{
+    crypto_reset();
+    if (p256_loaded)
+        mbedtls_ecp_group_free(&p256);
+    p256_loaded = false;
+}
+
 int32_t
 csmp_pal_ecdsa_p256_verify(const uint8_t pub_key[65], const uint8_t digest[32],
                            const uint8_t r[32], const uint8_t s[32])
 {
-    mbedtls_ecp_group grp;
+    mbedtls_ecp_group *grp = &p256;
     mbedtls_ecp_point q;
     mbedtls_mpi mr, ms;
     int32_t result;
     int rc;
 
-    mbedtls_ecp_group_init(&grp);
     mbedtls_ecp_point_init(&q);
     mbedtls_mpi_init(&mr);
     mbedtls_mpi_init(&ms);
+    if (!p256_loaded) {
+        mbedtls_ecp_group_init(&p256);
+        if (mbedtls_ecp_group_load(&p256, MBEDTLS_ECP_DP_SECP256R1) != 0) {
+            mbedtls_ecp_group_free(&p256);
+            host_log(LOG_WARN, "pal", "ecdsa_p256_verify: mbedTLS cannot load P-256");
+            result = CSMP_PAL_FAILED;
+            goto out;
+        }
+        p256_loaded = true;
+    }
 
     /* Only the uncompressed form (0x04 | X | Y) is part of the contract. */
-    if (pub_key[0] != 0x04 || mbedtls_ecp_group_load(&grp, MBEDTLS_ECP_DP_SECP256R1) != 0
-        || mbedtls_ecp_point_read_binary(&grp, &q, pub_key, 65) != 0
-        || mbedtls_ecp_check_pubkey(&grp, &q) != 0) {
+    if (pub_key[0] != 0x04 || mbedtls_ecp_point_read_binary(grp, &q, pub_key, 65) != 0
+        || mbedtls_ecp_check_pubkey(grp, &q) != 0) {
         result = CSMP_PAL_FAILED; /* malformed key, as the Node host says */
         goto out;
     }
@@ -114,7 +137,7 @@ csmp_pal_ecdsa_p256_verify(const uint8_t pub_key[65], const uint8_t digest[32],
         goto out;
     }
     /* r or s outside 1..n-1 also comes back as VERIFY_FAILED: invalid, not an error. */
-    rc = mbedtls_ecdsa_verify(&grp, digest, 32, &q, &mr, &ms);
+    rc = mbedtls_ecdsa_verify(grp, digest, 32, &q, &mr, &ms);
     if (rc == 0)
         result = 1;
     else if (rc == MBEDTLS_ERR_ECP_VERIFY_FAILED)
@@ -127,6 +150,5 @@ out:
     mbedtls_mpi_free(&ms);
     mbedtls_mpi_free(&mr);
     mbedtls_ecp_point_free(&q);
-    mbedtls_ecp_group_free(&grp);
     return result;
 }

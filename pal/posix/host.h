@@ -40,8 +40,15 @@ void timers_cancel_all(void);
 /* ---- net.c: the agent's CoAP socket ------------------------------------------- */
 /* Binds [addr]:port (port 0: any free port). ifname may be NULL. */
 bool net_open(const char *addr, uint16_t port, const char *ifname);
+/* No socket (--replay): [addr]:port is only the agent's own address; sends
+ * are checked like real ones, counted and dropped. */
+bool net_open_offline(const char *addr, uint16_t port);
+/* Datagrams the agent sent while offline. */
+uint32_t net_offline_sent(void);
 int net_fd(void);
 uint16_t net_port(void);
+/* The bound address (16 bytes; :: for a wildcard bind). */
+const uint8_t *net_address(void);
 /* Receives one datagram into buf. Returns its length, 0 when nothing is
  * waiting, -1 on a socket error; a datagram larger than cap is dropped
  * (logged) and reported as -2. */
@@ -73,8 +80,31 @@ bool slots_open(const char *state_dir, const uint32_t *sizes, int count);
  * pending, negative on failure (logged; the old image stays). */
 int slots_apply_pending_boot(void);
 
+/* ---- replay.c: --replay FILE, datagrams without a socket (benchmarks) ---------- */
+typedef struct replay_record {
+    bool measured;
+    uint8_t src[16];
+    uint16_t src_port;
+    uint32_t len;
+    const uint8_t *payload; /* inside the file buffer, valid until replay_close */
+} replay_record_t;
+/* Loads and checks the whole file (format in replay.c); false after logging why. */
+bool replay_open(const char *path);
+bool replay_next(replay_record_t *r);
+void replay_close(void);
+
+/* ---- events.c: host events and configuration lines from a file, on SIGUSR1 -------- */
+/* Takes the event file (format in events.c) and calls deliver per event line,
+ * configure per key=value line (with its newline). Returns the number of
+ * lines handed on, -1 when the file could not be taken. */
+int events_take(const char *path, void (*deliver)(int32_t code, int32_t related_tlv),
+                void (*configure)(const char *line, uint32_t len));
+
 /* ---- crypto.c ----------------------------------------------------------------- */
+/* Forgets a running SHA-256 (an agent restart). */
 void crypto_reset(void);
+/* Also frees the cached P-256 group (process exit). */
+void crypto_shutdown(void);
 
 /* ---- reset.c: what pal.fatal and pal.reboot recorded --------------------------------- */
 typedef enum { RESET_NONE = 0, RESET_FATAL, RESET_REBOOT } reset_kind_t;

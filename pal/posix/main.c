@@ -1,8 +1,11 @@
 /*
  * csmp-agent: the OpenCSMP agent (agent.wasm) under WAMR's fast interpreter
  * on Linux. Loads and checks the module, hands it its configuration, then
- * runs the event loop: datagrams and timer expiries become calls of the
- * agent's entry points, one at a time, each run to completion.
+ * runs the event loop: datagrams, timer expiries and what the platform
+ * signals (SIGUSR1 with --event-file: host events and configuration lines,
+ * events.c) become calls of the agent's entry points, one at a time, each run
+ * to completion. --replay FILE instead feeds datagrams from a file and exits
+ * (replay.c; the bench uses it).
  *
  * A fatal, a reboot or a trap ends the agent's call; the host then starts a
  * fresh instance over the same state directory, as a device's watchdog or
@@ -29,13 +32,18 @@
 #define DATAGRAM_BURST 16
 
 static options_t opts;
+/* Freed at exit, so LeakSanitizer (test/wamr-sanitizers.test.ts) sees a
+ * clean process: the module bytes and WAMR's pool. */
+static uint8_t *module_bytes;
+static uint8_t *pool;
 static char *config_text;
 static size_t config_len;
 static csmp_agent_settings_t settings;
 
 static volatile sig_atomic_t stop_signal;
+static volatile sig_atomic_t events_signalled; /* SIGUSR1: read --event-file */
 static sigset_t run_mask;   /* signals unblocked: inside ppoll and agent calls */
-static sigset_t quiet_mask; /* SIGINT/SIGTERM blocked: everywhere else */
+static sigset_t quiet_mask; /* SIGINT/SIGTERM/SIGUSR1 blocked: everywhere else */
 
 static int64_t restart_times[RESTART_LIMIT];
 static int restart_count;
@@ -52,6 +60,13 @@ on_signal(int sig)
 }
 
 static void
+on_events_signal(int sig)
+{
+    (void)sig;
+    events_signalled = 1;
+}
+
+static void
 setup_signals(void)
 {
     struct sigaction sa;
@@ -60,6 +75,8 @@ setup_signals(void)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sa.sa_handler = on_events_signal;
+    sigaction(SIGUSR1, &sa, NULL);
     /* A peer's ICMP error must not kill us through a write on a socket. */
     signal(SIGPIPE, SIG_IGN);
 
@@ -68,9 +85,11 @@ setup_signals(void)
     sigprocmask(SIG_BLOCK, NULL, &run_mask);
     sigdelset(&run_mask, SIGINT);
     sigdelset(&run_mask, SIGTERM);
+    sigdelset(&run_mask, SIGUSR1);
     quiet_mask = run_mask;
     sigaddset(&quiet_mask, SIGINT);
     sigaddset(&quiet_mask, SIGTERM);
+    sigaddset(&quiet_mask, SIGUSR1);
     sigprocmask(SIG_SETMASK, &quiet_mask, NULL);
 }
 
@@ -93,8 +112,9 @@ read_module(const char *path, uint32_t *size)
         fclose(f);
         return NULL;
     }
-    /* WAMR may rewrite the buffer while loading and keeps pointers into it:
-     * writable, and alive until the module is unloaded. */
+    /* WAMR only reads it (pal/wamr/agent.c loads with wasm_binary_freeable);
+     * kept until exit all the same, which costs 30 KB and works with any
+     * interpreter mode. */
     buf = malloc(n ? (size_t)n : 1);
     if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n) {
         host_log(LOG_ERROR, "host", "cannot read agent module %s", path);
@@ -116,7 +136,10 @@ shutdown_and_exit(int code)
     csmp_agent_unload();
     csmp_agent_runtime_destroy();
     net_close();
+    crypto_shutdown();
     free(config_text);
+    free(module_bytes);
+    free(pool);
     exit(code);
 }
 
@@ -260,10 +283,114 @@ deliver_datagrams(void)
     }
 }
 
+/* Peak resident set of this process in KiB: VmHWM from /proc (getrusage's
+ * ru_maxrss would also count the parent's memory copied at fork, before our
+ * exec: a Node parent of 180 MB shows up as a 180 MB host); -1 if unknown. */
+static long
+peak_rss_kib(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[128];
+    long kib = -1;
+    if (!f)
+        return -1;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "VmHWM: %ld kB", &kib) == 1)
+            break;
+    fclose(f);
+    return kib;
+}
+
+/* --replay: every record of the file, in order, then the figures the bench
+ * reads: the measured records' time inside the agent, WAMR's pool high mark
+ * and the process's peak RSS. Timers are not delivered. */
+static void
+replay_datagrams(void)
+{
+    replay_record_t r;
+    uint32_t delivered = 0, measured = 0, total = 0, free_now = 0, high = 0;
+    uint64_t measured_ns = 0;
+
+    while (!stop_signal && replay_next(&r)) {
+        uint32_t cap;
+        uint8_t *rx = csmp_agent_rx_buffer(&cap);
+        struct timespec t0, t1;
+        if (!rx || r.len > cap) {
+            host_log(LOG_ERROR, "replay", "record %u: %u bytes do not fit the agent's buffer",
+                     delivered + 1, r.len);
+            shutdown_and_exit(EXIT_USAGE);
+        }
+        memcpy(rx, r.payload, r.len);
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        sigprocmask(SIG_SETMASK, &run_mask, NULL);
+        after_call(csmp_agent_datagram(r.len, r.src, r.src_port, net_address(), net_port()));
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        if (r.measured) {
+            measured++;
+            measured_ns += (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000u
+                           + (uint64_t)(t1.tv_nsec - t0.tv_nsec);
+        }
+        delivered++;
+    }
+    csmp_agent_pool_usage(&total, &free_now, &high);
+    host_log(LOG_INFO, "replay",
+             "%u datagrams, %u measured in %llu ns, %u sent; WAMR pool high mark %u of %u bytes; peak RSS %ld KiB",
+             delivered, measured, (unsigned long long)measured_ns, net_offline_sent(), high, total,
+             peak_rss_kib());
+    replay_close();
+}
+
+static void
+deliver_host_event(int32_t code, int32_t related_tlv)
+{
+    int32_t rc = 0;
+    if (stop_signal)
+        return;
+    sigprocmask(SIG_SETMASK, &run_mask, NULL);
+    csmp_agent_result_t r = csmp_agent_event(code, related_tlv, &rc);
+    after_call(r);
+    if (r == CSMP_AGENT_OK)
+        host_log(rc < 0 ? LOG_WARN : LOG_INFO, "events", "host event %d%s", (int)code,
+                 rc < 0 ? ": unknown to the agent" : " raised");
+}
+
+static void
+deliver_config_line(const char *line, uint32_t len)
+{
+    int32_t rc = 0;
+    if (stop_signal)
+        return;
+    sigprocmask(SIG_SETMASK, &run_mask, NULL);
+    csmp_agent_result_t r = csmp_agent_config_update(line, len, &rc);
+    after_call(r);
+    if (r != CSMP_AGENT_OK)
+        return;
+    if (rc == -3)
+        host_log(LOG_WARN, "events",
+                 "configuration update %.*s: the agent's configuration buffer is full; restart csmp-agent with a --config holding it",
+                 (int)len - 1, line);
+    else
+        host_log(rc < 0 ? LOG_WARN : LOG_INFO, "events", "configuration update %.*s %s", (int)len - 1,
+                 line, rc < 0 ? "refused (the agent's log says why)" : "applied");
+}
+
+static void
+take_host_events(void)
+{
+    events_signalled = 0;
+    if (!opts.event_path) {
+        host_log(LOG_WARN, "events", "SIGUSR1 ignored: no --event-file");
+        return;
+    }
+    events_take(opts.event_path, deliver_host_event, deliver_config_line);
+}
+
 static void
 event_loop(void)
 {
     while (!stop_signal) {
+        if (events_signalled)
+            take_host_events();
         deliver_timers();
         if (stop_signal)
             break;
@@ -294,7 +421,6 @@ event_loop(void)
 int
 main(int argc, char **argv)
 {
-    uint8_t *wasm, *pool;
     uint32_t wasm_size, major = 0, minor = 0, patch = 0;
 
     /* One write per log line, even with several writers on one terminal. */
@@ -303,7 +429,7 @@ main(int argc, char **argv)
         return EXIT_USAGE;
     log_set_threshold(opts.log_level);
 
-    if (!(wasm = read_module(opts.module_path, &wasm_size)))
+    if (!(module_bytes = read_module(opts.module_path, &wasm_size)))
         return EXIT_MODULE;
     if (!(config_text = options_config_text(&opts, &config_len)))
         return EXIT_USAGE;
@@ -322,19 +448,25 @@ main(int argc, char **argv)
     host_log(LOG_INFO, "host", "WAMR %u.%u.%u fast interpreter, pool %u KiB, stack %u bytes, memory cap %u pages",
              major, minor, patch, opts.pool_bytes / 1024, opts.stack_bytes, opts.max_pages);
 
-    if (!csmp_agent_load(wasm, wasm_size)) {
+    if (!csmp_agent_load(module_bytes, wasm_size)) {
         host_log(LOG_ERROR, "host", "%s: %s", opts.module_path, csmp_agent_error());
         shutdown_and_exit(EXIT_MODULE);
     }
     host_log(LOG_INFO, "host", "loaded %s (%u bytes)", opts.module_path, wasm_size);
 
-    if (!net_open(opts.bind_addr, opts.port, opts.ifname))
-        shutdown_and_exit(EXIT_HOST);
+    if (opts.replay_path ? !replay_open(opts.replay_path)
+                         || !net_open_offline(opts.bind_addr, opts.port)
+                         : !net_open(opts.bind_addr, opts.port, opts.ifname))
+        shutdown_and_exit(opts.replay_path ? EXIT_USAGE : EXIT_HOST);
     setup_signals();
 
     settings.stack_size = opts.stack_bytes;
     settings.max_memory_pages = opts.max_pages;
     boot();
+    if (opts.replay_path) {
+        replay_datagrams();
+        shutdown_and_exit(0);
+    }
     event_loop();
 
     host_log(LOG_INFO, "host", "stopping (%s)", stop_signal == SIGINT ? "SIGINT" : "SIGTERM");

@@ -29,6 +29,8 @@ static uint8_t bound_addr[16];
 static unsigned int if_index; /* 0: let the kernel choose */
 static uint8_t groups[MAX_GROUPS][16];
 static int group_count;
+static bool offline; /* --replay: no socket */
+static uint32_t offline_sent;
 
 const char *
 net_format(const uint8_t addr[16], char *out, size_t cap)
@@ -86,6 +88,24 @@ net_open(const char *addr, uint16_t port, const char *ifname)
     return true;
 }
 
+bool
+net_open_offline(const char *addr, uint16_t port)
+{
+    if (inet_pton(AF_INET6, addr, bound_addr) != 1) {
+        host_log(LOG_ERROR, "net", "bad address \"%s\" (IPv6 text, e.g. ::1)", addr);
+        return false;
+    }
+    bound_port = port;
+    offline = true;
+    return true;
+}
+
+uint32_t
+net_offline_sent(void)
+{
+    return offline_sent;
+}
+
 int
 net_fd(void)
 {
@@ -96,6 +116,12 @@ uint16_t
 net_port(void)
 {
     return bound_port;
+}
+
+const uint8_t *
+net_address(void)
+{
+    return bound_addr;
 }
 
 void
@@ -180,12 +206,16 @@ csmp_pal_udp_send(const uint8_t addr[16], int32_t port, const uint8_t *data,
     struct sockaddr_in6 to;
     char text[INET6_ADDRSTRLEN];
 
-    if (sock < 0)
+    if (sock < 0 && !offline)
         return CSMP_PAL_FAILED;
     if (is_unspecified(addr) || port < 1 || port > 65535)
         return CSMP_PAL_BAD_ARGUMENT;
     if (len > MAX_UDP_PAYLOAD)
         return CSMP_PAL_TOO_LARGE;
+    if (offline) {
+        offline_sent++;
+        return 0;
+    }
     memset(&to, 0, sizeof to);
     to.sin6_family = AF_INET6;
     to.sin6_port = htons((uint16_t)port);
@@ -223,10 +253,12 @@ csmp_pal_udp_multicast(const uint8_t addr[16], int32_t join)
     char text[INET6_ADDRSTRLEN];
     int at;
 
-    if (sock < 0)
+    if (sock < 0 && !offline)
         return CSMP_PAL_FAILED;
     if (addr[0] != 0xff)
         return CSMP_PAL_BAD_ARGUMENT;
+    if (offline)
+        return 0; /* no socket to join on, and nothing would arrive anyway */
     at = find_group(addr);
     if (join) {
         if (at >= 0)

@@ -38,6 +38,12 @@ usage(FILE *out)
         "  --stack N             interpreter stack in bytes (default 8192)\n"
         "  --max-pages N         linear memory cap in 64 KiB pages (default 1)\n"
         "  --log-level LEVEL     error, warn, info (default) or debug\n"
+        "  --replay FILE         no socket: deliver the datagrams in FILE (format in\n"
+        "                        pal/posix/replay.c), log the figures and exit\n"
+        "  --event-file FILE     on SIGUSR1, hand the agent the lines of FILE and delete\n"
+        "                        it: \"CODE [RELATED_TLV]\" raises a host event,\n"
+        "                        \"key=value\" updates the configuration\n"
+        "                        (pal/posix/events.c)\n"
         "  --help                this text\n"
         "\n"
         "Exit codes: 0 stopped by SIGINT/SIGTERM, 1 usage, 2 bad module, 3 bad\n"
@@ -98,7 +104,7 @@ bool
 options_parse(int argc, char **argv, options_t *o)
 {
     enum { O_MODULE = 256, O_CONFIG, O_EUI64, O_NMS, O_BIND, O_PORT, O_IF, O_STATE,
-           O_SLOTS, O_TRUST, O_POOL, O_STACK, O_PAGES, O_LEVEL, O_HELP };
+           O_SLOTS, O_TRUST, O_POOL, O_STACK, O_PAGES, O_LEVEL, O_REPLAY, O_EVENTS, O_HELP };
     static const struct option longopts[] = {
         { "module", required_argument, NULL, O_MODULE },
         { "config", required_argument, NULL, O_CONFIG },
@@ -114,6 +120,8 @@ options_parse(int argc, char **argv, options_t *o)
         { "stack", required_argument, NULL, O_STACK },
         { "max-pages", required_argument, NULL, O_PAGES },
         { "log-level", required_argument, NULL, O_LEVEL },
+        { "replay", required_argument, NULL, O_REPLAY },
+        { "event-file", required_argument, NULL, O_EVENTS },
         { "help", no_argument, NULL, O_HELP },
         { NULL, 0, NULL, 0 },
     };
@@ -180,6 +188,8 @@ options_parse(int argc, char **argv, options_t *o)
                 if (o->log_level < 0)
                     bad = "--log-level needs error, warn, info or debug";
                 break;
+            case O_REPLAY: o->replay_path = optarg; break;
+            case O_EVENTS: o->event_path = optarg; break;
             case O_HELP: usage(stdout); exit(0);
             default:
                 fprintf(stderr, "csmp-agent: unknown or incomplete option %s\n",

@@ -27,6 +27,8 @@ typedef struct options {
     uint32_t stack_bytes;     /* --stack (default 8192) */
     uint32_t max_pages;       /* --max-pages (default 1) */
     int log_level;            /* --log-level (default info) */
+    const char *replay_path;  /* --replay FILE: datagrams from a file, no socket */
+    const char *event_path;   /* --event-file FILE: host events, read on SIGUSR1 */
 } options_t;
 
 /* Fills o from argv; on a usage error prints why and returns false. --help

@@ -206,7 +206,7 @@ slots_apply_pending_boot(void)
     map[next] = boot_map[0];
     if (save_boot(0, map) < 0)
         return CSMP_PAL_IO;
-    host_log(LOG_INFO, "slots", "boot loader: slot %d is now the running image (previous image kept in slot %d)",
+    host_log(LOG_INFO, "slots", "boot loader: slot %d is now the running image (swapped into slot 0; the previous image is kept in slot %d)",
              next, next);
     return next;
 }

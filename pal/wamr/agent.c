@@ -30,22 +30,32 @@ enum {
     EX_ADDR_BUF,
     EX_DATAGRAM,
     EX_TIMER,
+    EX_EVENT,
+    EX_CONFIG_TAIL,
+    EX_CONFIG_UPDATE,
     EX_COUNT
 };
 
+/* Optional exports (host events, configuration updates) may be missing, as
+ * in a probe module that tests only the PAL: calling one then fails with
+ * CSMP_AGENT_ERROR instead of refusing the module. */
 static const struct {
     const char *name;
     const char *params;
     const char *results;
+    bool optional;
 } export_types[EX_COUNT] = {
-    [EX_CONFIG_BUF] = { "agent_config_buf", "", "i" },
-    [EX_CONFIG_CAP] = { "agent_config_cap", "", "i" },
-    [EX_INIT] = { "agent_init", "i", "i" },
-    [EX_RX_BUF] = { "agent_rx_buf", "", "i" },
-    [EX_RX_CAP] = { "agent_rx_cap", "", "i" },
-    [EX_ADDR_BUF] = { "agent_addr_buf", "", "i" },
-    [EX_DATAGRAM] = { "agent_datagram", "iii", "" },
-    [EX_TIMER] = { "agent_timer", "i", "" },
+    [EX_CONFIG_BUF] = { "agent_config_buf", "", "i", false },
+    [EX_CONFIG_CAP] = { "agent_config_cap", "", "i", false },
+    [EX_INIT] = { "agent_init", "i", "i", false },
+    [EX_RX_BUF] = { "agent_rx_buf", "", "i", false },
+    [EX_RX_CAP] = { "agent_rx_cap", "", "i", false },
+    [EX_ADDR_BUF] = { "agent_addr_buf", "", "i", false },
+    [EX_DATAGRAM] = { "agent_datagram", "iii", "", false },
+    [EX_TIMER] = { "agent_timer", "i", "", false },
+    [EX_EVENT] = { "agent_event", "ii", "i", true },
+    [EX_CONFIG_TAIL] = { "agent_config_tail", "", "i", true },
+    [EX_CONFIG_UPDATE] = { "agent_config_update", "i", "i", true },
 };
 
 static wasm_function_inst_t exports[EX_COUNT];
@@ -206,6 +216,11 @@ csmp_agent_load(uint8_t *wasm, uint32_t size)
 
     memset(&args, 0, sizeof args);
     args.name = "agent";
+    /* The loader copies names and data segments into the pool instead of
+     * NUL-terminating names in place: it never writes into the buffer (which
+     * may then sit in flash), and the fast interpreter does not read it after
+     * loading, so a host may free it (wasm_runtime_is_underlying_binary_freeable). */
+    args.wasm_binary_freeable = true;
     module = wasm_runtime_load_ex(wasm, size, &args, err, sizeof err);
     if (!module) {
         set_error("not a loadable wasm module: %s", err);
@@ -266,6 +281,10 @@ call(int which, uint32_t argc, uint32_t argv[])
 {
     if (!exec_env) {
         set_error("no agent instance");
+        return CSMP_AGENT_ERROR;
+    }
+    if (!exports[which]) {
+        set_error("the module exports no function %s", export_types[which].name);
         return CSMP_AGENT_ERROR;
     }
     if (wasm_runtime_call_wasm(exec_env, exports[which], argc, argv))
@@ -346,6 +365,8 @@ csmp_agent_instantiate(const csmp_agent_settings_t *settings)
 
     for (int i = 0; i < EX_COUNT; i++) {
         exports[i] = wasm_runtime_lookup_function(inst, export_types[i].name);
+        if (!exports[i] && export_types[i].optional)
+            continue;
         if (!exports[i]) {
             set_error("the module exports no function %s", export_types[i].name);
             goto fail;
@@ -446,4 +467,47 @@ csmp_agent_timer(int32_t id)
 {
     uint32_t argv[1] = { (uint32_t)id };
     return call(EX_TIMER, 1, argv);
+}
+
+csmp_agent_result_t
+csmp_agent_event(int32_t code, int32_t related_tlv, int32_t *result)
+{
+    uint32_t argv[2] = { (uint32_t)code, (uint32_t)related_tlv };
+    csmp_agent_result_t r = call(EX_EVENT, 2, argv);
+    if (r == CSMP_AGENT_OK)
+        *result = (int32_t)argv[0];
+    return r;
+}
+
+csmp_agent_result_t
+csmp_agent_config_update(const char *lines, uint32_t len, int32_t *result)
+{
+    uint32_t argv[1] = { 0 };
+    uint32_t tail;
+
+    if (!inst) {
+        set_error("no agent instance");
+        return CSMP_AGENT_ERROR;
+    }
+    /* The tail moves with every update: ask each time. */
+    csmp_agent_result_t r = call(EX_CONFIG_TAIL, 0, argv);
+    if (r != CSMP_AGENT_OK)
+        return r;
+    tail = argv[0];
+    /* The room is agent_config_cap() minus what the text already uses. */
+    if (tail < config_buf || tail > config_buf + config_cap) {
+        set_error("agent_config_tail (%u) lies outside the configuration buffer", tail);
+        return CSMP_AGENT_ERROR;
+    }
+    if (len > config_buf + config_cap - tail) {
+        /* What the agent itself answers for a full buffer: restart with the whole text. */
+        *result = -3;
+        return CSMP_AGENT_OK;
+    }
+    memcpy(wasm_runtime_addr_app_to_native(inst, tail), lines, len);
+    argv[0] = len;
+    r = call(EX_CONFIG_UPDATE, 1, argv);
+    if (r == CSMP_AGENT_OK)
+        *result = (int32_t)argv[0];
+    return r;
 }

@@ -34,8 +34,9 @@ typedef enum csmp_agent_result {
 bool csmp_agent_runtime_init(void *pool, uint32_t pool_size);
 void csmp_agent_runtime_destroy(void);
 
-/* Loads the module (the buffer must stay alive and writable until
- * csmp_agent_unload) and checks that this host provides every import. */
+/* Loads the module and checks that this host provides every import. WAMR
+ * only reads the buffer (it may be const, in flash) and, under the fast
+ * interpreter, not after this returns: a host may free it then. */
 bool csmp_agent_load(uint8_t *wasm, uint32_t size);
 void csmp_agent_unload(void);
 
@@ -61,6 +62,19 @@ csmp_agent_result_t csmp_agent_datagram(uint32_t len, const uint8_t src[16],
 
 /* Timer id has expired. */
 csmp_agent_result_t csmp_agent_timer(int32_t id);
+
+/* The host raises device event `code` (assembly/csmp/events.ts), optionally
+ * naming a related TLV id (0: none); *result is agent_event's answer: 0, or
+ * -1 for a code the agent does not know. */
+csmp_agent_result_t csmp_agent_event(int32_t code, int32_t related_tlv,
+                                     int32_t *result);
+
+/* Applies len bytes of configuration lines (docs/device-config.md; later
+ * lines override earlier ones) through agent_config_update; *result is its
+ * answer: 0, negative (the agent logs why), -3 when the configuration buffer
+ * is full (restart the agent with the whole text). */
+csmp_agent_result_t csmp_agent_config_update(const char *lines, uint32_t len,
+                                             int32_t *result);
 
 /* What went wrong last (load, link, instantiate, or the agent's exception). */
 const char *csmp_agent_error(void);

@@ -16,6 +16,10 @@ export interface DeviceHandle {
   readonly port: number;
   /** Completed boots so far: 1 after start, +1 per restart or agent reboot. */
   boots(): number;
+  /** Raises host event `code` (assembly/csmp/events.ts) with a related TLV id (0: none), as the platform would. */
+  raiseEvent(code: number, relatedTlv: number): Promise<void>;
+  /** Hands the agent more configuration lines (docs/device-config.md), as the platform would on a change. */
+  updateConfig(lines: string): Promise<void>;
   /** Stops the device and starts it again over the same state directory. */
   restart(): Promise<void>;
   /** Stops the device; its state directory stays (the caller removes it). */

@@ -131,6 +131,28 @@ export async function rejectsBadSignature(s: ScenarioNms, d: DeviceHandle): Prom
   expect(await subscription(s, d)).toMatchObject(SUBSCRIPTION);
 }
 
+/** A host event the NMS subscribed to (tamper) reaches the NMS as an EventReport. */
+export async function reportsHostEvent(s: ScenarioNms, d: DeviceHandle): Promise<void> {
+  const TAMPER = 3;
+  const sub = await s.nms.subscribeEvents(target(d), [{ ianaen: 0, code: TAMPER }]);
+  expect(codeText(sub.code!).startsWith("2."), `POST EventSubscribe answered ${codeText(sub.code!)}`).toBe(true);
+  const seen = () => s.nms.device(d.eui64)!.events.some((e) => e.id.code === TAMPER);
+  expect(seen()).toBe(false);
+  await d.raiseEvent(TAMPER, 0);
+  await waitFor(d, "the tamper EventReport at the NMS", seen, 5_000);
+}
+
+/** A configuration update with a second address: the device registers again, reason "IP address changed", with the new row. */
+export async function appliesConfigUpdate(s: ScenarioNms, d: DeviceHandle): Promise<void> {
+  const regs = s.registrations.length;
+  await d.updateConfig("ip.2.addr=2001:db8::7\nip.2.pfxlen=64\n");
+  await waitFor(d, "registration after the address change", () => registered(s, d, regs) !== undefined);
+  const request = registered(s, d, regs)!.request;
+  expect(valueOf(find(request, "NMSStatus")).lastRegReason, "lastRegReason 3: IP address changed").toBe(3);
+  const rows = request.filter((t) => t.name === "IPAddress").map(valueOf);
+  expect(rows.length).toBe(2);
+}
+
 /** After a restart it registers again with its SessionID and subscription, then reports. */
 export async function survivesRestart(s: ScenarioNms, d: DeviceHandle): Promise<void> {
   const session = s.nms.device(d.eui64)!.sessionId;
@@ -208,7 +230,7 @@ export function defineScenario(name: string, makeFactory: () => DeviceFactory | 
       const dir = prepareDeviceDir(readFileSync(IMAGE_68));
       root = dir.root;
       d = await factory({ eui64, root, stateDir: dir.stateDir, config: scenarioConfig(eui64, { address: s.address, port: s.port, publicKeyHex: s.nms.publicKeyHex }) });
-    }, 120_000);
+    }, 600_000); // includes building the C host from scratch
 
     afterAll(async () => {
       await d?.stop();
@@ -227,6 +249,8 @@ export function defineScenario(name: string, makeFactory: () => DeviceFactory | 
     it("reports its metrics every 2 s", () => reportsMetrics(s, d));
     it("answers GET /c?q=11 from coap-client-notls", () => answersCoapClient(s, d, root));
     it("rejects a POST with a bad signature (4.01), settings unchanged", () => rejectsBadSignature(s, d));
+    it("reports a host event the NMS subscribed to", () => reportsHostEvent(s, d));
+    it("applies a configuration update (a new address) and registers again", () => appliesConfigUpdate(s, d));
     it("survives a restart with its session and subscription", () => survivesRestart(s, d), 30_000);
     it("downloads firmware and reboots into 6.9", () => updatesFirmware(s, d), 60_000);
   });

@@ -4,13 +4,14 @@
 // is to this host: SIGTERM, then a new process over the same state directory
 // and port.
 import { spawn, type ChildProcess } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { appendFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { DeviceFactory, DeviceHandle, DeviceSetup } from "./device.ts";
 
 export const ROOT = resolve(fileURLToPath(new URL("../..", import.meta.url)));
-export const AGENT_WASM = join(ROOT, "build", "agent.wasm");
+/** The module both hosts run; AGENT_WASM overrides it, as for test/support/testbed.ts. */
+export const AGENT_WASM = resolve(process.env.AGENT_WASM ?? join(ROOT, "build", "agent.wasm"));
 
 export interface WamrDeviceOptions {
   /** The csmp-agent binary (default pal/out/csmp-agent). */
@@ -47,9 +48,11 @@ class WamrDevice implements WamrDeviceHandle {
   private earlierLog = "";
   private earlierBoots = 0;
   private readonly configPath: string;
+  private readonly eventPath: string;
 
   constructor(private readonly setup: DeviceSetup, private readonly o: WamrDeviceOptions) {
     this.configPath = join(setup.root, "device.conf");
+    this.eventPath = join(setup.root, "events");
     writeFileSync(this.configPath, setup.config);
   }
 
@@ -69,7 +72,7 @@ class WamrDevice implements WamrDeviceHandle {
   start(): Promise<void> {
     const binary = this.o.binary ?? join(ROOT, "pal", "out", "csmp-agent");
     const args = ["--module", AGENT_WASM, "--config", this.configPath, "--bind", this.address,
-      "--port", String(this.port), "--state", this.setup.stateDir, "--trust-system-time"];
+      "--port", String(this.port), "--state", this.setup.stateDir, "--trust-system-time", "--event-file", this.eventPath];
     const proc = spawn(binary, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...this.o.env } });
     this.proc = proc;
     this.stderr = "";
@@ -97,6 +100,30 @@ class WamrDevice implements WamrDeviceHandle {
         failed(new Error(`csmp-agent exited before its agent started:\n${this.log()}`));
       });
     });
+  }
+
+  /** The host's way (pal/posix/events.c): a line in the event file, then SIGUSR1; resolves once it was handled. */
+  private async signalLine(line: string, handled: string, applied: string): Promise<void> {
+    if (!this.proc) throw new Error("csmp-agent is not running");
+    const seen = this.stderr.length;
+    appendFileSync(this.eventPath, `${line}\n`);
+    this.proc.kill("SIGUSR1");
+    const end = Date.now() + 5_000;
+    while (!this.stderr.slice(seen).includes(handled)) {
+      if (Date.now() > end || !this.proc) throw new Error(`"${line}" not handled within 5 s:\n${this.log()}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    if (!this.stderr.slice(seen).includes(applied)) throw new Error(`the agent refused "${line}":\n${this.log()}`);
+  }
+
+  raiseEvent(code: number, relatedTlv: number): Promise<void> {
+    return this.signalLine(`${code} ${relatedTlv}`, `events: host event ${code}`, `events: host event ${code} raised`);
+  }
+
+  async updateConfig(lines: string): Promise<void> {
+    for (const line of lines.split("\n").filter((l) => l !== "")) {
+      await this.signalLine(line, `events: configuration update ${line}`, `events: configuration update ${line} applied`);
+    }
   }
 
   async stop(): Promise<void> {
