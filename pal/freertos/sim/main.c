@@ -5,7 +5,12 @@
  * code a board runs, only the vendor hooks (this directory) differ.
  *
  *   csmp-agent-freertos --config FILE [--module FILE] [--bind ADDR]
- *                       [--port N] [--state DIR]
+ *                       [--port N] [--state DIR] [--trust-system-time]
+ *
+ * --trust-system-time starts with the system clock as a trusted RTC (a board
+ * whose RTC was set at the factory), as the POSIX host's option of that
+ * name: signed NMS messages carry a validity window the agent can only
+ * check with trusted time.
  *
  * The module is mapped read-only, as flash would be: if WAMR ever wrote
  * into it the process would fault, so a run is also that proof.
@@ -31,7 +36,7 @@ static void
 usage(void)
 {
     fprintf(stderr, "usage: csmp-agent-freertos --config FILE [--module FILE] [--bind ADDR] "
-                    "[--port N] [--state DIR]\n");
+                    "[--port N] [--state DIR] [--trust-system-time]\n");
     exit(1);
 }
 
@@ -65,6 +70,10 @@ main(int argc, char **argv)
     csmp_freertos_settings_t s;
 
     for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--trust-system-time") == 0) {
+            sim_rtc_trust_system_time();
+            continue;
+        }
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v)
             usage();

@@ -16,6 +16,11 @@ bool sim_net_configure(const char *bind_addr);
  * the POSIX host; created if missing. */
 bool sim_storage_open(const char *dir);
 
+/* Trusts the system clock as the RTC from the start (--trust-system-time),
+ * as a board whose RTC was set at the factory; otherwise the RTC stays
+ * untrusted until the agent sets it from the NMS. */
+void sim_rtc_trust_system_time(void);
+
 /* printf-style line on stderr, with the board's log format. */
 void sim_log(int level, const char *source, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -84,30 +84,45 @@ sim_log(int level, const char *source, const char *fmt, ...)
         write_line(level, source, text, (size_t)n < sizeof text ? (size_t)n : sizeof text - 1);
 }
 
-/* ---- RTC: untrusted until the agent sets it, then an offset ------------------ */
+/* ---- RTC: untrusted until the agent sets it (or --trust-system-time), then
+ * an offset from CLOCK_MONOTONIC, so the host's clock is never changed ------ */
 
 static bool rtc_set;
-static int64_t rtc_offset; /* wall seconds minus CLOCK_MONOTONIC seconds */
+static int64_t rtc_offset_ms; /* wall milliseconds minus CLOCK_MONOTONIC milliseconds */
 
 static int64_t
-monotonic_seconds(void)
+read_ms(clockid_t id)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec;
+    clock_gettime(id, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+sim_rtc_trust_system_time(void)
+{
+    /* A board whose RTC was set at the factory: the system clock, trusted. */
+    rtc_offset_ms = read_ms(CLOCK_REALTIME) - read_ms(CLOCK_MONOTONIC);
+    rtc_set = true;
 }
 
 int64_t
 csmp_vendor_rtc_get(void)
 {
-    return rtc_set ? monotonic_seconds() + rtc_offset : -1;
+    if (!rtc_set)
+        return -1;
+    int64_t ms = read_ms(CLOCK_MONOTONIC) + rtc_offset_ms;
+    return ms < 0 ? 0 : ms / 1000;
 }
 
 int32_t
 csmp_vendor_rtc_set(int64_t posix_seconds)
 {
-    /* The host's clock is never changed; a device would set its RTC. */
-    rtc_offset = posix_seconds - monotonic_seconds();
+    /* The host's clock is never changed; a device would set its RTC. Times
+     * beyond ~2^40 s cannot be real (the POSIX host's bound). */
+    if (posix_seconds < 0 || posix_seconds > (1LL << 40))
+        return CSMP_PAL_BAD_ARGUMENT;
+    rtc_offset_ms = posix_seconds * 1000 - read_ms(CLOCK_MONOTONIC);
     rtc_set = true;
     return 0;
 }
