@@ -30,9 +30,6 @@ export function clientBegin(confirmable: bool, resource: u8): i32 {
   return mid;
 }
 
-/** True when nothing has been written into the payload yet. */
-export function clientEmpty(): bool { return twPos == payloadAt; }
-
 /** Sends the request built since clientBegin to addr/port. */
 export function clientSend(addr: usize, port: i32): bool {
   const len = coapFinish(<i32>(twPos - payloadAt));

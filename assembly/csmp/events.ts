@@ -113,6 +113,7 @@ export function raiseEvent(code: u32, related: u64): bool {
     memory.copy(queue, queue + ENTRY, (QUEUE_MAX - 1) * ENTRY);
     queued--;
     dropped++;
+    logBegin(); logText(A("event queue full: oldest dropped, ")); logU(dropped); logText(A(" so far")); logEnd(LOG_WARN);
   }
   const e = entry(queued++);
   const now = pal_wall_time();
@@ -206,4 +207,3 @@ export function fillEventStats(row: i32, s: usize): bool {
   return true;
 }
 
-export function eventsDropped(): u32 { return dropped; }

@@ -38,8 +38,6 @@ let lastMid: i32 = -1;     // the answer to this CON is accepted
 let reason: u32 = REG_COLDSTART;
 let lastRegTime: i64 = -1;
 let nextRegTime: i64 = -1;
-/** The NMS's last refusal (CoAP code), 0 when none. */
-export let lastRefusal: i32 = 0;
 
 const settings = memory.data(NMSSettings_SIZE);
 const settingsBuf = memory.data(16);
@@ -147,7 +145,6 @@ export function registrationDone(): void {
   pending = false;
   registered = true;
   registeredOnce = true;
-  lastRefusal = 0;
   lastMid = -1;
   lastRegTime = pal_wall_time();
   nextRegTime = -1;
@@ -157,7 +154,6 @@ export function registrationDone(): void {
 
 /** The NMS refused (4.03 unknown/duplicate device, 4.04 several sessions, ...): keep the schedule. */
 export function registrationRefused(code: i32): void {
-  lastRefusal = code;
   reason = REG_NMS_ERROR;
   raiseEvent(EVENT_REGISTRATION_REFUSED, 0);
   logBegin(); logText(A("registration refused: ")); logU(<u64>(code >> 5)); logText(A(".")); logU(<u64>(code & 31)); logEnd(LOG_WARN);

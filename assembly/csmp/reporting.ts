@@ -32,8 +32,6 @@ export function reportingLoad(): void {
   if (subLen >= 0 && !decodeSub()) subLen = -1;
 }
 
-export function subscriptionKnown(): bool { return subLen >= 0; }
-
 /**
  * A new ReportSubscribe value (len bytes at ptr, already decoded fine by
  * the caller). Kept durably; the schedules restart when registered.
@@ -61,11 +59,6 @@ export function reportingStart(): void {
   const r = changetype<ReportSubscribe>(sub);
   if (r.interval > 0 && r.tlvidCount > 0) scheduleNow(TIMER_REPORT, r.interval * 1000);
   if (r.intervalHeartBeat > 0 && r.tlvidHeartBeatCount > 0) scheduleNow(TIMER_HEARTBEAT, r.intervalHeartBeat * 1000);
-}
-
-export function reportingStop(): void {
-  scheduleStop(TIMER_REPORT);
-  scheduleStop(TIMER_HEARTBEAT);
 }
 
 export function reportingTimer(id: i32): void {

@@ -12,8 +12,6 @@ export function sessionLoad(): void {
   sessionLen = recordRead(A("session"), sessionText, SESSION_CAP);
 }
 
-export function sessionKnown(): bool { return sessionLen >= 0; }
-
 /** Stores a new session id (durably) when it differs from the current one. */
 export function sessionSet(ptr: usize, len: i32): void {
   if (len > SESSION_CAP) len = SESSION_CAP;
