@@ -7,6 +7,7 @@ import { pal_timer_arm } from "../pal";
 import { postTlvs } from "./client";
 import { nmsAddr, nmsPort } from "./nms";
 import { randomBetween } from "../runtime/random";
+import { periodMs } from "../runtime/schedule";
 
 export const TIMER_ASYNC: i32 = 4;
 const MAX_IDS = 64;
@@ -48,7 +49,7 @@ export function asyncTo(addr: usize, port: i32): void {
 export function asyncSchedule(maxDelayS: u32): void {
   if (waiting) return;
   waiting = true;
-  pal_timer_arm(TIMER_ASYNC, maxDelayS == 0 ? 0 : randomBetween(0, maxDelayS * 1000));
+  pal_timer_arm(TIMER_ASYNC, maxDelayS == 0 ? 0 : randomBetween(0, periodMs(maxDelayS)));
 }
 
 export function asyncTimer(): void {

@@ -1,7 +1,9 @@
 // Message deduplication (RFC 7252 section 4.5): a request that arrives
 // again with the same message ID from the same endpoint within
 // EXCHANGE_LIFETIME is not processed again. A CON duplicate gets the stored
-// answer replayed; a NON duplicate is dropped. Small answers are kept in the
+// answer replayed; a NON duplicate is dropped. GETs are not kept: they
+// change nothing and are answered again (RFC 7252 section 4.5 allows it for
+// idempotent requests), so the table holds only what must not run twice. Small answers are kept in the
 // table; the last large POST answer in a buffer of its own; a large GET
 // answer is not kept (a GET is safe to answer again). Without this a
 // retransmitted POST would apply twice (e.g. a TransferRequest restarting a
@@ -9,7 +11,7 @@
 import { pal_clock_ms } from "../pal";
 import { bytesEqual } from "../util/text";
 
-const ENTRIES = 4;
+const ENTRIES = 8;
 const KEEP = 256;            // answers up to this size are kept for replay
 const ENTRY = 32 + KEEP;     // addr 16, port u16 @16, mid u16 @18, len i32 @20, at i64 @24, answer @32
 const EXCHANGE_LIFETIME_MS: i64 = 247_000;
@@ -59,6 +61,7 @@ export function dedupCheck(addr: usize, port: i32, mid: i32): i32 {
 }
 
 export const DEDUP_DROP: i32 = NO_ANSWER;
+export const DEDUP_NEW: i32 = RECOMPUTE;
 
 /** The stored answer of the entry dedupCheck matched. */
 export function dedupAnswer(addr: usize, port: i32, mid: i32): usize {

@@ -7,7 +7,7 @@
 // until it sends the next one. tIntervalMin/Max are durable and set by
 // NMSSettings (TLV 42).
 import { NMSSettings, NMSSettings_SIZE, NMSStatus } from "../generated/csmp";
-import { scheduleStart, scheduleNow, scheduleStop, scheduleStep, scheduleNext, schedulePeriod, schedulePeriodOf, STEP_SEND, STEP_BOUNDARY } from "../runtime/schedule";
+import { scheduleStart, scheduleNow, scheduleStop, scheduleStep, scheduleNext, schedulePeriod, schedulePeriodOf, STEP_SEND, STEP_BOUNDARY, periodMs } from "../runtime/schedule";
 import { structRead, structWrite } from "../runtime/durable";
 import { clientBegin, clientSend } from "./client";
 import { emitTlv } from "./tlv-sources";
@@ -101,9 +101,9 @@ export function registrationStart(why: u32, immediate: bool): void {
   logBegin(); logText(A("registration started, reason ")); logU(why); logEnd(LOG_INFO);
   if (immediate) {
     // NMSRedirectRequest.immediate: first attempt now, then the usual schedule.
-    scheduleNow(TIMER_REGISTRATION, intervalMin * 1000);
+    scheduleNow(TIMER_REGISTRATION, periodMs(intervalMin));
   } else {
-    scheduleStart(TIMER_REGISTRATION, intervalMin * 1000, true);
+    scheduleStart(TIMER_REGISTRATION, periodMs(intervalMin), true);
   }
 }
 
@@ -114,7 +114,7 @@ export function registrationTimer(): void {
   if (step == STEP_SEND) { sendRegistration(); return; }
   if (step != STEP_BOUNDARY) return;
   const t = schedulePeriodOf(TIMER_REGISTRATION);
-  const max = intervalMax * 1000;
+  const max = periodMs(intervalMax);
   schedulePeriod(TIMER_REGISTRATION, t >= max >> 1 ? max : t << 1);
   scheduleNext(TIMER_REGISTRATION);
 }

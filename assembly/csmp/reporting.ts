@@ -7,7 +7,7 @@
 import { ReportSubscribe, ReportSubscribe_SIZE } from "../generated/csmp";
 import { pbDecode, PB_OK, PB_TRUNCATED } from "../proto/codec";
 import { recordRead, recordWrite } from "../runtime/durable";
-import { scheduleNow, scheduleStop, scheduleStep, scheduleNext, STEP_SEND, STEP_BOUNDARY } from "../runtime/schedule";
+import { scheduleNow, scheduleStop, scheduleStep, scheduleNext, STEP_SEND, STEP_BOUNDARY, periodMs } from "../runtime/schedule";
 import { postTlvs } from "./client";
 import { nmsAddr, nmsPort } from "./nms";
 import { parseTlvId } from "../tlv/tlvid";
@@ -57,8 +57,8 @@ export function reportingStart(): void {
   scheduleStop(TIMER_HEARTBEAT);
   if (!decodeSub()) return;
   const r = changetype<ReportSubscribe>(sub);
-  if (r.interval > 0 && r.tlvidCount > 0) scheduleNow(TIMER_REPORT, r.interval * 1000);
-  if (r.intervalHeartBeat > 0 && r.tlvidHeartBeatCount > 0) scheduleNow(TIMER_HEARTBEAT, r.intervalHeartBeat * 1000);
+  if (r.interval > 0 && r.tlvidCount > 0) scheduleNow(TIMER_REPORT, periodMs(r.interval));
+  if (r.intervalHeartBeat > 0 && r.tlvidHeartBeatCount > 0) scheduleNow(TIMER_HEARTBEAT, periodMs(r.intervalHeartBeat));
 }
 
 export function reportingTimer(id: i32): void {

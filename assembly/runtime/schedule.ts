@@ -61,6 +61,15 @@ export function scheduleRunning(id: i32): bool { return load<u8>(phase + id) != 
 export function schedulePeriod(id: i32, periodMs: u32): void { store<u32>(period + <usize>id * 4, periodMs); }
 export function schedulePeriodOf(id: i32): u32 { return periodOf(id); }
 
+/**
+ * A period of `seconds` in timer milliseconds. NMS-given intervals are u32
+ * seconds; beyond ~23 days the milliseconds would overflow the timer, so
+ * longer periods are capped there (a report every 23 days is no report
+ * schedule anyone relies on to the day).
+ */
+export const MAX_PERIOD_S: u32 = 2_000_000;
+export function periodMs(seconds: u32): u32 { return min(seconds, MAX_PERIOD_S) * 1000; }
+
 /** scheduleStep results. */
 export const STEP_NONE = 0;     // nothing for the owner to do (idle, or the lead-in ended and period 1 began)
 export const STEP_SEND = 1;     // send now; the rest of the period is armed
