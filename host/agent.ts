@@ -36,6 +36,11 @@ const REQUIRED_EXPORTS = [
   "agent_config_tail", "agent_config_update",
 ] as const;
 
+/** raiseEvent / updateConfig: the agent's call ended in pal.reboot, pal.fatal or a trap (the host restarts it). */
+export const AGENT_STOPPED = -100;
+/** updateConfig: the text does not fit the agent's configuration buffer (agent_config_update's own answer for it). */
+export const CONFIG_BUFFER_FULL = -3;
+
 export type AgentHostEvent =
   | { kind: "started"; boot: number; bootedSlot: number | null }
   | { kind: "reboot"; reason: number }
@@ -162,6 +167,42 @@ export class AgentHost {
   powerCycle(): void {
     this.log(LogLevel.Info, "power cycle");
     this.restart();
+  }
+
+  /**
+   * Raises device event `code` (assembly/csmp/events.ts: 1 power outage,
+   * 2 power restored, 3 tamper, 6 IP address changed, ...), optionally naming
+   * a related TLV id: agent_event, run like every entry point (pal.reboot,
+   * pal.fatal or a trap restarts the agent). Returns its answer, 0 or -1 for
+   * a code the agent does not know; AGENT_STOPPED when the call ended in a
+   * restart. Throws when no agent runs.
+   */
+  raiseEvent(code: number, relatedTlv = 0): number {
+    const agent = this.runningAgent("raiseEvent");
+    let rc = AGENT_STOPPED;
+    this.enter("event", () => { rc = agent.agent_event(code, relatedTlv); });
+    return rc;
+  }
+
+  /**
+   * Applies configuration lines (docs/device-config.md; later lines override
+   * earlier ones) to the running agent: written at agent_config_tail(), then
+   * agent_config_update, run like every entry point. Returns its answer: 0,
+   * negative when refused (the agent logs why), -3 when the configuration
+   * buffer is full (restart the agent with the whole text); AGENT_STOPPED
+   * when the call ended in a restart. Throws when no agent runs.
+   */
+  updateConfig(text: string): number {
+    const agent = this.runningAgent("updateConfig");
+    const bytes = new TextEncoder().encode(text);
+    // The tail moves with every update; the room is what the text in use leaves.
+    const tail = agent.agent_config_tail() >>> 0;
+    const end = (agent.agent_config_buf() >>> 0) + agent.agent_config_cap();
+    if (bytes.length > end - tail) return CONFIG_BUFFER_FULL;
+    new Uint8Array(agent.memory.buffer).set(bytes, tail);
+    let rc = AGENT_STOPPED;
+    this.enter("configuration update", () => { rc = agent.agent_config_update(bytes.length); });
+    return rc;
   }
 
   /**
@@ -335,6 +376,13 @@ export class AgentHost {
     } finally {
       this.depth--;
     }
+  }
+
+  /** The running instance for a call from outside (not from inside an agent call). */
+  private runningAgent(what: string): AgentExports {
+    if (this.depth > 0) throw new Error(`re-entrant ${what}: not from inside an agent call`);
+    if (!this.agent) throw new Error(`${what}: no agent running`);
+    return this.agent;
   }
 
   private drop(d: Datagram, reason: string): boolean {

@@ -1,6 +1,6 @@
 // Random bytes for the PAL: the OS CSPRNG for a real device, or a seeded
 // generator so a test run (registration jitter, report jitter, message IDs,
-// tokens) replays exactly.
+// tokens) replays exactly; and a seeded uniform [0, 1) for simulations.
 import { randomFillSync } from "node:crypto";
 
 /** Fills the whole array with random bytes. */
@@ -39,5 +39,20 @@ export function seededRandom(seed: number): RandomSource {
       const v = next();
       for (let k = 0; k < 4 && i + k < out.length; k++) out[i + k] = (v >>> (8 * k)) & 0xff;
     }
+  };
+}
+
+/**
+ * mulberry32: a small seeded uniform [0, 1), for simulations (the simulated
+ * NMS's ids, tokens and jitter) and reproducible random tests. Never for keys.
+ */
+export function seededUniform(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }

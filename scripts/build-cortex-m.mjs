@@ -4,11 +4,13 @@
 // then prints the PAL's size and the image's flash/RAM split by component.
 //
 // Needs Debian's gcc-arm-none-eabi and libnewlib-arm-none-eabi. Sources come
-// from cargo as for scripts/build-freertos.mjs (shared helpers).
+// from cargo as for scripts/build-freertos.mjs (findSources; the rest from
+// scripts/build-helpers.mjs).
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { cmakeBuild, fail, findSources, lock, root } from "./build-freertos.mjs";
+import { findSources } from "./build-freertos.mjs";
+import { cmakeBuild, fail, lock, root } from "./build-helpers.mjs";
 
 const tool = "build-cortex-m";
 const out = join(root, "pal", "cortex-m", "out");

@@ -188,8 +188,8 @@ describe("alarms", () => {
     expect(sub.code).toBe("2.01");
     posts = [];
     const t0 = world.clock.nowMs();
-    expect(device.host.exports!.agent_event(3, 0)).toBe(0); // tamper: subscribed
-    expect(device.host.exports!.agent_event(6, 16)).toBe(0); // IP changed: not subscribed
+    expect(device.host.raiseEvent(3)).toBe(0); // tamper: subscribed
+    expect(device.host.raiseEvent(6, 16)).toBe(0); // IP changed: not subscribed
     world.clock.advance(1000);
     const events = posts.filter((p) => p.tlvs.some((t) => t.type === 500));
     expect(events, agentLog(device).slice(-8).join("\n")).toHaveLength(1);
@@ -197,7 +197,7 @@ describe("alarms", () => {
     const report = events[0].tlvs.find((t) => t.type === 500)!.value as { seqIndex: number; id: { code: number } };
     expect(report.id.code).toBe(3);
     expect(report.seqIndex).toBe(1);
-    expect(device.host.exports!.agent_event(999, 0)).toBe(-1);
+    expect(device.host.raiseEvent(999)).toBe(-1);
   });
 
   it("events raised before registration are sent after it; the queue bound holds under a storm", async () => {
@@ -207,7 +207,7 @@ describe("alarms", () => {
     world.net.setLink(device.address, "2001:db8::1", () => []); // the NMS is unreachable
     device.host.powerCycle();
     world.clock.advance(1); // the restart happens at the next clock turn
-    for (let i = 0; i < 50; i++) device.host.exports!.agent_event(6, 0);
+    for (let i = 0; i < 50; i++) device.host.raiseEvent(6);
     world.net.setLink(device.address, "2001:db8::1", null);
     posts = [];
     world.clock.runUntil(() => posts.some((p) => p.tlvs.some((t) => t.type === 500)), 4 * H);
@@ -220,7 +220,7 @@ describe("alarms", () => {
     register(device);
     await exchange(world, device, postTo(signed(world, [{ type: "EventSubscribe", value: { id: [{ ianaen: 0, code: 1 }] } }])));
     posts = [];
-    device.host.exports!.agent_event(1, 0); // power outage: high priority
+    device.host.raiseEvent(1); // power outage: high priority
     world.clock.advance(35_000);
     expect(posts.filter((p) => p.tlvs.some((t) => t.type === 500)).length).toBe(3); // at 0, 10, 30 s
     await exchange(world, device, getTlvs([22])); // the NMS talks
@@ -278,16 +278,22 @@ describe("re-registration triggers", () => {
       const m = decodeCoap(d.payload);
       if (uriPath(m) === "/r") regs.push((decodeTlvs(m.payload).find((t) => t.type === 43)!.value as { lastRegReason: number }).lastRegReason);
     });
-    device.host.exports!.agent_event(6, 16); // IP address changed
+    device.host.raiseEvent(6, 16); // IP address changed
     world.clock.runUntil(() => regs.length >= 1, 2 * H);
     // A new NMS address through a configuration update.
-    const ex = device.host.exports!;
-    const text = Buffer.from("nms.url=coap://[2001:db8::1]:61629\n");
-    new Uint8Array(ex.memory.buffer).set(text, ex.agent_config_tail());
-    expect(ex.agent_config_update(text.length)).toBe(0);
+    expect(device.host.updateConfig("nms.url=coap://[2001:db8::1]:61629\n")).toBe(0);
     world.clock.runUntil(() => regs.length >= 2, 2 * H);
-    device.host.exports!.agent_event(2, 0); // power restored
+    device.host.raiseEvent(2); // power restored
     world.clock.runUntil(() => regs.length >= 3, 2 * H);
     expect(regs).toEqual([3, 4, 8]);
+  });
+
+  it("a configuration update that does not fit the agent's buffer is refused with -3, and nothing is raised on a stopped device", () => {
+    register(device);
+    expect(device.host.updateConfig(`# ${"x".repeat(4096)}\n`)).toBe(-3);
+    expect(device.host.updateConfig("# still room for a short one\n")).toBe(0);
+    device.host.stop();
+    expect(() => device.host.raiseEvent(3)).toThrow(/no agent running/);
+    expect(() => device.host.updateConfig("hw.name=x\n")).toThrow(/no agent running/);
   });
 });

@@ -6,7 +6,8 @@
 import { describe, it, expect } from "vitest";
 import { readFileSync } from "node:fs";
 import { createHash, generateKeyPairSync, type KeyObject } from "node:crypto";
-import { VirtualFleet, seededUniform, type FleetDevice } from "../host/nms/campaign-fleet.ts";
+import { VirtualFleet, type FleetDevice } from "../host/nms/campaign-fleet.ts";
+import { seededUniform } from "../host/random.ts";
 import { FirmwareCampaign, formatProgress, type CampaignImage, type CampaignOptions, type CampaignProgress } from "../host/nms/campaign.ts";
 import { postPayload, postRequest } from "../host/nms/requests.ts";
 import type { Tlv, TlvInput } from "../host/nms/tlv.ts";

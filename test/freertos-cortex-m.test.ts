@@ -5,12 +5,11 @@
 // agent.wasm in flash), then booted on QEMU's mps2-an386 until the agent's
 // own "agent started" line arrives on the UART through pal.log.
 import { describe, it, expect, beforeAll } from "vitest";
-import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { buildCHost, ROOT as root } from "./support/c-host.ts";
 
-const root = resolve(fileURLToPath(new URL("..", import.meta.url)));
 const elf = join(root, "pal", "cortex-m", "out", "csmp-firmware.elf");
 const has = (bin: string) => spawnSync(bin, ["--version"], { stdio: "ignore" }).status === 0;
 const toolchain = has("arm-none-eabi-gcc");
@@ -23,13 +22,7 @@ let buildLog = "";
 beforeAll(() => {
   if (!toolchain) return;
   if (!existsSync(join(root, "build", "agent.wasm"))) throw new Error("build/agent.wasm is missing: run npm run build first");
-  try {
-    buildLog = execFileSync(process.execPath, [join(root, "scripts", "build-cortex-m.mjs")],
-      { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-  } catch (e) {
-    const err = e as { stdout?: string; stderr?: string };
-    throw new Error(`building the Cortex-M firmware failed:\n${err.stdout ?? ""}\n${err.stderr ?? ""}`);
-  }
+  buildLog = buildCHost("the Cortex-M firmware", "build-cortex-m.mjs");
 }, 600_000);
 
 /** KiB of flash and RAM for one component line of the build's split. */

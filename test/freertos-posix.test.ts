@@ -5,16 +5,13 @@
 // the DeviceID) and the timer + storage path (registration's CON POST /r
 // reaches an NMS socket, on a schedule seeded through a durable record).
 import { describe, it, expect, beforeAll, afterEach } from "vitest";
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import * as dgram from "node:dgram";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import protobuf from "protobufjs";
+import { buildCHost, FREERTOS_SIM as simBin, ROOT as root, startHost, stopProcess, type HostProcess } from "./support/c-host.ts";
 
-const root = resolve(fileURLToPath(new URL("..", import.meta.url)));
-const simBin = join(root, "pal", "freertos", "out", "csmp-agent-freertos");
 const agentWasm = join(root, "build", "agent.wasm");
 const EUI64 = "00173bab01020304";
 
@@ -27,12 +24,7 @@ const cleanups: (() => void | Promise<void>)[] = [];
 
 beforeAll(() => {
   if (!existsSync(agentWasm)) throw new Error(`${agentWasm} is missing: run npm run build first`);
-  try {
-    execFileSync(process.execPath, [join(root, "scripts", "build-freertos.mjs")], { cwd: root, stdio: "pipe" });
-  } catch (e) {
-    const err = e as { stdout?: Buffer; stderr?: Buffer };
-    throw new Error(`building the FreeRTOS simulator failed:\n${err.stdout ?? ""}\n${err.stderr ?? ""}`);
-  }
+  buildCHost("the FreeRTOS simulator", "build-freertos.mjs");
 }, 600_000);
 
 afterEach(async () => {
@@ -56,35 +48,11 @@ async function listen(): Promise<{ port: number; next(ms: number): Promise<Buffe
   };
 }
 
-interface Sim { proc: ChildProcess; port: number; log(): string }
-
 /** Starts the simulator; resolves once the agent has started. */
-function startSim(args: string[]): Promise<Sim> {
-  const proc = spawn(simBin, args, { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
-  let log = "";
-  const exited = new Promise<void>((res) => proc.on("exit", () => res()));
-  cleanups.push(async () => {
-    if (proc.exitCode === null && proc.signalCode === null) {
-      proc.kill("SIGTERM");
-      const killer = setTimeout(() => proc.kill("SIGKILL"), 5_000);
-      await exited;
-      clearTimeout(killer);
-    }
-  });
-  return new Promise((resolveStart, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the simulator did not start within 15 s:\n${log}`)), 15_000);
-    const onData = (chunk: Buffer) => {
-      log += chunk.toString("utf8");
-      const port = log.match(/net: listening on \[::1\]:(\d+)/);
-      if (port && /pal: agent started/.test(log)) {
-        clearTimeout(timer);
-        resolveStart({ proc, port: Number(port[1]), log: () => log });
-      }
-    };
-    proc.stderr!.on("data", onData);
-    proc.stdout!.on("data", onData);
-    void exited.then(() => { clearTimeout(timer); reject(new Error(`the simulator exited before starting:\n${log}`)); });
-  });
+async function startSim(args: string[]): Promise<HostProcess> {
+  const sim = await startHost(simBin, args, { started: /pal: agent started/, what: "the simulator", timeoutMs: 15_000 });
+  cleanups.push(() => stopProcess(sim.proc, sim.exited).then(() => undefined));
+  return sim;
 }
 
 /** Uri-Path segments of a CoAP message (options before the payload). */

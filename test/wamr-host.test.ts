@@ -3,16 +3,14 @@
 // The CoAP request is written by hand and the answer decoded with protobufjs,
 // so neither side of the check shares code with the agent.
 import { describe, it, expect, beforeAll, afterEach } from "vitest";
-import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import * as dgram from "node:dgram";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import protobuf from "protobufjs";
+import { buildCHost, CSMP_AGENT as agentBin, ROOT as root, startHost, stopProcess, type HostProcess } from "./support/c-host.ts";
 
-const root = resolve(fileURLToPath(new URL("..", import.meta.url)));
-const agentBin = join(root, "pal", "out", "csmp-agent");
 const agentWasm = join(root, "build", "agent.wasm");
 const EUI64 = "00173bab01020304";
 
@@ -27,50 +25,16 @@ function tempDir(): string {
   return dir;
 }
 
-interface RunningAgent {
-  proc: ChildProcess;
-  port: number;
-  log(): string;
-  /** Resolves with the exit code (or the signal name). */
-  exited: Promise<number | string>;
-}
-const running: RunningAgent[] = [];
+const running: HostProcess[] = [];
 
 /** Starts csmp-agent and waits until it listens and the agent has started. */
-function startAgent(args: string[]): Promise<RunningAgent> {
-  const proc = spawn(agentBin, args, { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
-  let stderr = "";
-  const exited = new Promise<number | string>((res) => proc.on("exit", (code, sig) => res(code ?? sig ?? -1)));
-  const agent: RunningAgent = { proc, port: 0, log: () => stderr, exited };
+async function startAgent(args: string[]): Promise<HostProcess> {
+  const agent = await startHost(agentBin, args, { started: /host: agent started/, what: "csmp-agent" });
   running.push(agent);
-  return new Promise((resolveStart, reject) => {
-    const timer = setTimeout(() => reject(new Error(`csmp-agent did not start within 10 s:\n${stderr}`)), 10_000);
-    proc.stderr!.on("data", (chunk: Buffer) => {
-      stderr += chunk.toString("utf8");
-      const port = stderr.match(/net: listening on \[::1\]:(\d+)/);
-      if (port && /host: agent started/.test(stderr)) {
-        clearTimeout(timer);
-        agent.port = Number(port[1]);
-        resolveStart(agent);
-      }
-    });
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`csmp-agent exited (${code}) before starting:\n${stderr}`));
-    });
-  });
+  return agent;
 }
 
-async function stopAgent(agent: RunningAgent): Promise<number | string> {
-  if (agent.proc.exitCode === null && agent.proc.signalCode === null) {
-    agent.proc.kill("SIGTERM");
-    const killer = setTimeout(() => agent.proc.kill("SIGKILL"), 5_000);
-    const code = await agent.exited;
-    clearTimeout(killer);
-    return code;
-  }
-  return agent.exited;
-}
+const stopAgent = (agent: HostProcess) => stopProcess(agent.proc, agent.exited);
 
 /** Runs csmp-agent to completion (for the failure cases). */
 function runAgent(args: string[]): { status: number | null; stderr: string } {
@@ -112,12 +76,7 @@ function mismatchedModule(): Uint8Array {
 
 beforeAll(() => {
   if (!existsSync(agentWasm)) throw new Error(`${agentWasm} is missing: run npm run build first`);
-  try {
-    execFileSync(process.execPath, [join(root, "scripts", "build-pal.mjs")], { cwd: root, stdio: "pipe" });
-  } catch (e) {
-    const err = e as { stdout?: Buffer; stderr?: Buffer };
-    throw new Error(`building the C host failed:\n${err.stdout ?? ""}\n${err.stderr ?? ""}`);
-  }
+  buildCHost("the C host", "build-pal.mjs");
 }, 600_000);
 
 afterEach(async () => {

@@ -6,7 +6,7 @@
 // under the checkers; then the --replay mode the bench uses, whose file
 // parser must survive a truncated file. Every process must end with its
 // expected status and no sanitizer report on stderr or stdout.
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeCoap, get } from "../host/nms/coap.ts";
 import { defineScenario } from "./scenario/scenario.ts";
 import { AGENT_WASM, asWamr, ROOT, wamrDevices } from "./scenario/wamr-device.ts";
+import { buildCHost } from "./support/c-host.ts";
 
 const BINARY = join(ROOT, "pal", "out", "sanitize", "csmp-agent");
 const ENV = {
@@ -34,12 +35,7 @@ let built = false;
 /** Builds pal/out/sanitize once per file (both suites need it, in either order). */
 function buildSanitizerHost(): void {
   if (built) return;
-  try {
-    execFileSync(process.execPath, [join(ROOT, "scripts", "build-pal.mjs"), "--sanitize"], { cwd: ROOT, stdio: "pipe" });
-  } catch (e) {
-    const err = e as { stdout?: Buffer; stderr?: Buffer };
-    throw new Error(`building the sanitizer host failed:\n${err.stdout ?? ""}\n${err.stderr ?? ""}`);
-  }
+  buildCHost("the sanitizer host", "build-pal.mjs", "--sanitize");
   built = true;
 }
 

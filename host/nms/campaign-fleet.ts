@@ -9,7 +9,7 @@ import { VirtualClock } from "../clock.ts";
 import { buildDeviceConfig } from "../device-config.ts";
 import type { LogEntry } from "../log.ts";
 import { LoopNetwork } from "../loop-network.ts";
-import { seededRandom } from "../random.ts";
+import { seededRandom, seededUniform } from "../random.ts";
 import type { DeviceStorage } from "../storage.ts";
 import { SimulatedNms, type SimulatedNmsOptions } from "./sim.ts";
 import { endpointTransport } from "./transport.ts";
@@ -43,18 +43,6 @@ export interface FleetDevice {
   host: AgentHost;
   storage: DeviceStorage;
   logs: LogEntry[];
-}
-
-/** mulberry32: a small seeded uniform [0, 1) for the NMS's ids, tokens and jitter. */
-export function seededUniform(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 let compiled: WebAssembly.Module | null = null;

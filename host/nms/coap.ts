@@ -1,6 +1,7 @@
 // CoAP (RFC 7252) messages for the NMS side: encode and decode over
 // Uint8Array, plus request builders. Written without reference to the agent's
 // own CoAP code (assembly/coap) so the simulated NMS cannot share its bugs.
+import { concatBytes } from "../bytes.ts";
 
 /** Message types (RFC 7252 3). */
 export const CoapType = {
@@ -152,13 +153,7 @@ export function encodeCoap(m: CoapMessage): Uint8Array {
     last = o.number;
   }
   if (m.payload.length) chunks.push(Uint8Array.of(PAYLOAD_MARKER), m.payload);
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
+  return concatBytes(chunks);
 }
 
 /** Reads one extended delta or length; 15 is never valid here (the marker is handled by the caller). */

@@ -5,6 +5,7 @@
 //   SEQUENCE { OID ecdsa-with-SHA256, BIT STRING { ECDSA-Sig-Value } }
 // which devices parse strictly, so our parser is strict too.
 import * as crypto from "node:crypto";
+import { concatBytes } from "../bytes.ts";
 import { decodeTlvs, encodeTlvs, tlvSchema, type TlvSchema } from "./tlv.ts";
 
 export const SIGNATURE_VALIDITY_TLV = 76;
@@ -177,13 +178,6 @@ export interface SignatureValidityWindow {
   notAfter: number;
 }
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
-}
-
 /**
  * Appends SignatureValidity and Signature to a TLV payload. The payload must
  * not already carry either (they belong at the end, once).
@@ -192,10 +186,10 @@ export function signPayload(payload: Uint8Array, keys: NmsKeyPair, validity: Sig
   if (decodeTlvs(payload, schema).some((t) => t.type === SIGNATURE_TLV || t.type === SIGNATURE_VALIDITY_TLV)) {
     throw new Error("payload already carries signature TLVs");
   }
-  const withValidity = concat(payload, encodeTlvs([{ type: SIGNATURE_VALIDITY_TLV, value: { notBefore: validity.notBefore, notAfter: validity.notAfter } }], schema));
+  const withValidity = concatBytes([payload, encodeTlvs([{ type: SIGNATURE_VALIDITY_TLV, value: { notBefore: validity.notBefore, notAfter: validity.notAfter } }], schema)]);
   const ecdsa = crypto.sign("sha256", withValidity, { key: keys.privateKey, dsaEncoding: "der" });
   const signature = encodeTlvs([{ type: SIGNATURE_TLV, value: { value: encodeSignatureValue(ecdsa) } }], schema);
-  return concat(withValidity, signature);
+  return concatBytes([withValidity, signature]);
 }
 
 export type VerifyResult =

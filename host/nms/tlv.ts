@@ -4,6 +4,7 @@
 // protobuf implementation, so the simulated NMS cannot share a codec bug with
 // the agent. Framing lives in tlv-frame.ts, presence rules in
 // tlv-message.ts, the schema and TLV id text in tlv-schema.ts.
+import { concatBytes } from "../bytes.ts";
 import { encodeVarint, framePayload, MAX_UINT32, VENDOR_SUBTYPE_PEN, VENDOR_TLV, type Frame } from "./tlv-frame.ts";
 import { decodeMessage, encodeMessage } from "./tlv-message.ts";
 import { tlvSchema, tlvType, type TlvSchema } from "./tlv-schema.ts";
@@ -122,16 +123,6 @@ export function tlv(name: string, value: Record<string, unknown> | Uint8Array): 
   return { type: name, value };
 }
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 /** One TLV with minimal varints; vendor TLVs in the deployed form (127 | PEN | type | length | value). */
 export function encodeTlv(t: TlvInput, schema = tlvSchema()): Uint8Array {
   const type = typeof t.type === "string" ? tlvType(t.type, schema) : t.type;
@@ -146,13 +137,13 @@ export function encodeTlv(t: TlvInput, schema = tlvSchema()): Uint8Array {
   }
   if (type === VENDOR_TLV) {
     if (t.pen === undefined || t.vendorType === undefined) throw new Error("vendor TLV 127 needs pen and vendorType");
-    return concat([encodeVarint(VENDOR_TLV), encodeVarint(t.pen), encodeVarint(t.vendorType), encodeVarint(value.length), value]);
+    return concatBytes([encodeVarint(VENDOR_TLV), encodeVarint(t.pen), encodeVarint(t.vendorType), encodeVarint(value.length), value]);
   }
-  return concat([encodeVarint(type), encodeVarint(value.length), value]);
+  return concatBytes([encodeVarint(type), encodeVarint(value.length), value]);
 }
 
 export function encodeTlvs(list: readonly TlvInput[], schema = tlvSchema()): Uint8Array {
-  return concat(list.map((t) => encodeTlv(t, schema)));
+  return concatBytes(list.map((t) => encodeTlv(t, schema)));
 }
 
 /**
@@ -161,9 +152,9 @@ export function encodeTlvs(list: readonly TlvInput[], schema = tlvSchema()): Uin
  */
 export function encodeDraftVendorTlv(pen: number, subs: readonly { subType: number; value: Uint8Array }[]): Uint8Array {
   const penValue = encodeVarint(pen);
-  const body = concat([
+  const body = concatBytes([
     encodeVarint(VENDOR_SUBTYPE_PEN), encodeVarint(penValue.length), penValue,
     ...subs.flatMap((s) => [encodeVarint(s.subType), encodeVarint(s.value.length), s.value]),
   ]);
-  return concat([encodeVarint(VENDOR_TLV), encodeVarint(body.length), body]);
+  return concatBytes([encodeVarint(VENDOR_TLV), encodeVarint(body.length), body]);
 }

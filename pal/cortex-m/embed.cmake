@@ -1,6 +1,7 @@
 # cmake -DINPUT=agent.wasm -DOUTPUT=agent_wasm.c -P embed.cmake
 # Writes the module as a const array, so it is linked into flash and WAMR
-# reads it in place (pal/freertos/wamr_load.c keeps WAMR from writing to it).
+# reads it in place (pal/wamr/agent.c loads it with wasm_binary_freeable, so
+# WAMR never writes to it).
 file(READ "${INPUT}" hex HEX)
 string(LENGTH "${hex}" hex_len)
 math(EXPR size "${hex_len} / 2")

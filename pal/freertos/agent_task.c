@@ -20,17 +20,6 @@
 #include "csmp_freertos.h"
 #include "internal.h"
 
-#define RESTART_LIMIT 5
-#define RESTART_WINDOW_MS 60000
-
-/*
- * Host events need an agent_event call, which pal/wamr/agent.c does not
- * offer yet. Declared weak: once agent.c defines csmp_agent_event, host
- * events reach the agent; until then they are logged and dropped.
- */
-csmp_agent_result_t csmp_agent_event(int32_t code, int32_t related_tlv, int32_t *result)
-    __attribute__((weak));
-
 static csmp_freertos_settings_t settings;
 static csmp_agent_settings_t instance_settings;
 
@@ -42,8 +31,7 @@ static TaskHandle_t task;
  * memory is happier with more. */
 static uint8_t pool[CSMP_FREERTOS_POOL_BYTES] __attribute__((aligned(16)));
 
-static int64_t restart_times[RESTART_LIMIT];
-static int restart_count;
+static restart_window_t restarts;
 
 /* Stops the agent for good: nothing a restart could fix. */
 static void
@@ -100,15 +88,8 @@ boot(void)
 static void
 count_restart(void)
 {
-    int64_t now = csmp_pal_clock_ms();
-    int kept = 0;
-    for (int i = 0; i < restart_count; i++)
-        if (now - restart_times[i] < RESTART_WINDOW_MS)
-            restart_times[kept++] = restart_times[i];
-    restart_count = kept;
-    if (restart_count == RESTART_LIMIT)
+    if (!restart_window_note(&restarts, csmp_pal_clock_ms()))
         halt("restart", "the agent stopped 6 times within 60 s");
-    restart_times[restart_count++] = now;
 }
 
 static void
@@ -126,12 +107,7 @@ restart(void)
             break;
     }
     count_restart();
-    /* What the old instance set up in the platform dies with it. */
-    csmp_agent_deinstantiate();
-    timers_cancel_all();
-    net_leave_all_groups();
-    crypto_reset();
-    reset_clear();
+    agent_instance_end();
     boot();
 }
 
@@ -170,11 +146,6 @@ static void
 deliver_host_event(int32_t code, int32_t tlv)
 {
     int32_t rc = 0;
-    if (!csmp_agent_event) {
-        pal_log(CSMP_LOG_WARN, "host event %d dropped: this WAMR binding cannot call agent_event",
-                (int)code);
-        return;
-    }
     after_call(csmp_agent_event(code, tlv, &rc));
     if (rc < 0)
         pal_log(CSMP_LOG_WARN, "the agent refused host event %d", (int)code);
@@ -195,7 +166,8 @@ agent_task(void *arg)
     pal_log(CSMP_LOG_INFO, "WAMR %u.%u.%u fast interpreter, pool %u KiB, stack %u bytes",
             (unsigned)major, (unsigned)minor, (unsigned)patch, (unsigned)(sizeof pool / 1024),
             (unsigned)CSMP_FREERTOS_WASM_STACK_BYTES);
-    /* The loader only reads the module (see wamr_load.c), so the const can go. */
+    /* The loader only reads the module (agent.c loads it with
+     * wasm_binary_freeable), so the const can go. */
     if (!csmp_agent_load((uint8_t *)(uintptr_t)settings.wasm, settings.wasm_size))
         halt("agent.wasm", csmp_agent_error());
     log_loaded();

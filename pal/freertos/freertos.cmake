@@ -10,7 +10,8 @@
 #   WAMR_BUILD_TARGET     THUMBV7EM_VFP, ... (unset: the host's)
 #
 # and gets four static libraries: freertos_kernel, csmp_mbedtls, vmlib
-# (WAMR) and csmp_pal_freertos (our PAL + the shared WAMR binding).
+# (WAMR) and csmp_pal_freertos (our PAL + the code it shares with the POSIX
+# host: pal/common and the WAMR binding).
 foreach(v FREERTOS_KERNEL FREERTOS_PORT FREERTOS_CONFIG_DIR MBEDTLS_ROOT WAMR_ROOT)
   if(NOT ${v})
     message(FATAL_ERROR "${v} is not set (scripts/build-freertos.mjs sets them all)")
@@ -59,35 +60,18 @@ target_include_directories(csmp_mbedtls PUBLIC ${MBEDTLS_ROOT}/include ${CSMP_FR
 target_compile_definitions(csmp_mbedtls PUBLIC MBEDTLS_CONFIG_FILE="mbedtls_config.h")
 
 # ---- WAMR ------------------------------------------------------------------------
-# The options of pal/CMakeLists.txt (the POSIX host), so both hosts run the
-# agent under the same interpreter: fast interpreter only, bulk memory on,
-# everything the agent does not import off, software bounds checks. The
-# platform layer is ours (wamr/), and WAMR allocates only from its pool.
+# The options of the POSIX host (pal/wamr-options.cmake), so both hosts run
+# the agent under the same interpreter. The platform layer is ours (wamr/),
+# and WAMR allocates only from its pool.
 set(WAMR_BUILD_PLATFORM "csmp-freertos")
 set(SHARED_PLATFORM_CONFIG ${CSMP_FREERTOS_DIR}/wamr/shared_platform.cmake)
-set(WAMR_BUILD_INTERP 1)
-set(WAMR_BUILD_FAST_INTERP 1)
-set(WAMR_BUILD_AOT 0)
-set(WAMR_BUILD_JIT 0)
-set(WAMR_BUILD_FAST_JIT 0)
-set(WAMR_BUILD_SIMD 0)
-set(WAMR_BUILD_LIB_SIMDE 0)
-set(WAMR_BUILD_REF_TYPES 0)
-set(WAMR_BUILD_BULK_MEMORY 1)
-set(WAMR_BUILD_LIBC_BUILTIN 0)
-set(WAMR_BUILD_LIBC_WASI 0)
-set(WAMR_BUILD_LIB_PTHREAD 0)
-set(WAMR_BUILD_LIB_WASI_THREADS 0)
-set(WAMR_BUILD_THREAD_MGR 0)
-set(WAMR_BUILD_MULTI_MODULE 0)
-set(WAMR_BUILD_SHARED_MEMORY 0)
-set(WAMR_DISABLE_HW_BOUND_CHECK 1)
-set(WAMR_DISABLE_STACK_HW_BOUND_CHECK 1)
+include(${CSMP_PAL_DIR}/wamr-options.cmake)
 include(${WAMR_ROOT}/build-scripts/runtime_lib.cmake)
 add_library(vmlib STATIC ${WAMR_RUNTIME_LIB_SOURCE})
 # The platform layer sees FreeRTOS and our headers.
 target_include_directories(vmlib PUBLIC
   ${CSMP_PAL_DIR}/include
+  ${CSMP_PAL_DIR}/common
   ${CSMP_FREERTOS_DIR}
   ${CSMP_FREERTOS_DIR}/wamr
 )
@@ -110,12 +94,17 @@ add_library(csmp_pal_freertos STATIC
   ${CSMP_FREERTOS_DIR}/log.c
   ${CSMP_FREERTOS_DIR}/reset.c
   ${CSMP_FREERTOS_DIR}/platform_tlv.c
+  # Shared with the POSIX host: mbedTLS crypto, record keys, restarts.
+  ${CSMP_PAL_DIR}/common/crypto_mbedtls.c
+  ${CSMP_PAL_DIR}/common/record_key.c
+  ${CSMP_PAL_DIR}/common/restart.c
   # The WAMR binding shared with the POSIX host, unchanged.
   ${CSMP_PAL_DIR}/wamr/natives.c
   ${CSMP_PAL_DIR}/wamr/agent.c
 )
 target_include_directories(csmp_pal_freertos PUBLIC
   ${CSMP_PAL_DIR}/include
+  ${CSMP_PAL_DIR}/common
   ${CSMP_PAL_DIR}/wamr
   ${CSMP_FREERTOS_DIR}
 )

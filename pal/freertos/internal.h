@@ -15,12 +15,10 @@
 
 #include "csmp_freertos_config.h"
 #include "csmp_pal.h"
+#include "pal_common.h" /* pal_log, crypto_reset, record_key_valid, ... */
 #include "vendor_hooks.h"
 
-/* ---- log.c ---------------------------------------------------------------- */
-
-/* printf-style line from the PAL itself (source "pal"); any task. */
-void pal_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* ---- log.c: pal_log (pal_common.h), any task ------------------------------ */
 
 /* ---- inbox.c: the agent task's one queue ------------------------------------------- */
 
@@ -67,7 +65,7 @@ int timers_on_expiry(int id);
  * timers_due_now_pending() says whether one is waiting. */
 int timers_take_due_now(void);
 bool timers_due_now_pending(void);
-void timers_cancel_all(void);
+/* timers_cancel_all: pal_common.h */
 
 /* ---- clock.c ---------------------------------------------------------------------- */
 
@@ -79,12 +77,12 @@ uint64_t clock_ticks64(void);
 /* Opens the agent's UDP port; the bound port, or 0 on failure. */
 uint16_t net_open(uint16_t port);
 uint16_t net_port(void);
-void net_leave_all_groups(void);
+/* net_leave_all_groups: pal_common.h */
 
-/* ---- crypto.c --------------------------------------------------------------------- */
+/* ---- crypto.c: the TRNG and mbedTLS's static heap --------------------------------- */
 
+/* Hands mbedTLS its heap; before the agent task starts. */
 void crypto_init(void);
-void crypto_reset(void);
 
 /* ---- wamr/platform.c ------------------------------------------------------------- */
 
@@ -97,6 +95,6 @@ void csmp_wamr_set_stack_boundary(uint8_t *lowest);
 typedef enum { RESET_NONE, RESET_FATAL, RESET_REBOOT } reset_kind_t;
 reset_kind_t reset_pending(void);
 const char *reset_reason(void);
-void reset_clear(void);
+/* reset_clear: pal_common.h */
 
 #endif /* CSMP_FREERTOS_INTERNAL_H */

@@ -11,21 +11,13 @@
 static bool
 key_text(const uint8_t *key, int32_t len, char *out)
 {
-    if (len < 1 || len > CSMP_PAL_KEY_MAX)
-        goto bad;
-    for (int32_t i = 0; i < len; i++) {
-        uint8_t c = key[i];
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
-              || c == '.' || c == '_' || c == '-'))
-            goto bad;
+    if (!record_key_valid(key, len)) {
+        pal_log(CSMP_LOG_WARN, RECORD_KEY_BAD, CSMP_PAL_KEY_MAX);
+        return false;
     }
     memcpy(out, key, (size_t)len);
     out[len] = '\0';
     return true;
-bad:
-    pal_log(CSMP_LOG_WARN, "bad record key (need 1..%d chars of [A-Za-z0-9._-])",
-            CSMP_PAL_KEY_MAX);
-    return false;
 }
 
 int32_t

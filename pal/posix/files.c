@@ -30,11 +30,11 @@ files_sync_dir(const char *dir)
     return rc;
 }
 
-static int
-write_all(int fd, const uint8_t *data, size_t len)
+int
+files_pwrite_all(int fd, const uint8_t *data, size_t len, off_t at)
 {
     while (len > 0) {
-        ssize_t n = write(fd, data, len);
+        ssize_t n = pwrite(fd, data, len, at);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -42,6 +42,7 @@ write_all(int fd, const uint8_t *data, size_t len)
         }
         data += n;
         len -= (size_t)n;
+        at += n;
     }
     return 0;
 }
@@ -57,7 +58,7 @@ files_write_atomic(const char *path, const uint8_t *data, size_t len)
     fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
         return -errno;
-    rc = write_all(fd, data, len);
+    rc = files_pwrite_all(fd, data, len, 0);
     if (rc == 0 && fsync(fd) < 0)
         rc = -errno;
     if (close(fd) < 0 && rc == 0)

@@ -8,8 +8,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "csmp_pal.h"
+#include "pal_common.h" /* pal_log, crypto_reset, crypto_shutdown, ... */
 
 /* Exit codes of csmp-agent (documented in pal/README.md). */
 enum {
@@ -27,6 +29,7 @@ void log_set_threshold(int level);
 /* "<ISO-8601 UTC> <LEVEL> <source>: <text>" on stderr, the Node host's format. */
 void host_log(int level, const char *source, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* pal_log (pal_common.h) is host_log with source "pal". */
 
 /* ---- clock.c: monotonic clock, wall clock, agent timers ---------------------- */
 int64_t clock_now_ms(void);
@@ -35,7 +38,7 @@ void wall_clock_init(bool trust_system_time);
 int64_t timers_next_deadline(void);
 /* Disarms and returns the id of the earliest timer due at now_ms, or -1. */
 int timers_take_expired(int64_t now_ms);
-void timers_cancel_all(void);
+/* timers_cancel_all: pal_common.h */
 
 /* ---- net.c: the agent's CoAP socket ------------------------------------------- */
 /* Binds [addr]:port (port 0: any free port). ifname may be NULL. */
@@ -54,8 +57,7 @@ const uint8_t *net_address(void);
  * (logged) and reported as -2. */
 int net_receive(uint8_t *buf, size_t cap, uint8_t src[16], uint16_t *src_port,
                 uint8_t dst[16]);
-/* Leaves every multicast group the agent joined (before a restart). */
-void net_leave_all_groups(void);
+/* net_leave_all_groups: pal_common.h */
 void net_close(void);
 /* Text form of an address into out (INET6_ADDRSTRLEN bytes). */
 const char *net_format(const uint8_t addr[16], char *out, size_t cap);
@@ -64,6 +66,8 @@ const char *net_format(const uint8_t addr[16], char *out, size_t cap);
 /* Writes path.tmp, fsyncs it, renames it over path, fsyncs the directory.
  * 0, or -errno (the old file is kept). */
 int files_write_atomic(const char *path, const uint8_t *data, size_t len);
+/* Writes all of data at offset at (retrying short writes and EINTR); 0 or -errno. */
+int files_pwrite_all(int fd, const uint8_t *data, size_t len, off_t at);
 /* fsync of the directory holding an entry that was added or removed. */
 int files_sync_dir(const char *dir);
 /* Removes *.tmp left in dir by a crash between write and rename. */
@@ -100,17 +104,11 @@ void replay_close(void);
 int events_take(const char *path, void (*deliver)(int32_t code, int32_t related_tlv),
                 void (*configure)(const char *line, uint32_t len));
 
-/* ---- crypto.c ----------------------------------------------------------------- */
-/* Forgets a running SHA-256 (an agent restart). */
-void crypto_reset(void);
-/* Also frees the cached P-256 group (process exit). */
-void crypto_shutdown(void);
-
 /* ---- reset.c: what pal.fatal and pal.reboot recorded --------------------------------- */
 typedef enum { RESET_NONE = 0, RESET_FATAL, RESET_REBOOT } reset_kind_t;
 reset_kind_t reset_pending(void);
 int32_t reset_reboot_reason(void);
 const char *reset_fatal_reason(void);
-void reset_clear(void);
+/* reset_clear: pal_common.h */
 
 #endif

@@ -34,20 +34,34 @@ write_prefix(int level, const char *source)
             level_names[level], source);
 }
 
-void
-host_log(int level, const char *source, const char *fmt, ...)
+static void
+vlog(int level, const char *source, const char *fmt, va_list ap)
 {
-    va_list ap;
-
     if (level < LOG_ERROR || level > LOG_DEBUG)
         level = LOG_DEBUG;
     if (level > threshold)
         return;
     write_prefix(level, source);
-    va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
-    va_end(ap);
     fputc('\n', stderr);
+}
+
+void
+host_log(int level, const char *source, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vlog(level, source, fmt, ap);
+    va_end(ap);
+}
+
+void
+pal_log(int level, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vlog(level, "pal", fmt, ap);
+    va_end(ap);
 }
 
 void

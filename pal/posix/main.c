@@ -25,9 +25,6 @@
 #include "host.h"
 #include "options.h"
 
-/* More restarts than this within the window means the agent cannot come up. */
-#define RESTART_LIMIT 5
-#define RESTART_WINDOW_MS 60000
 /* Fairness: at most this many datagrams, then timers get their turn. */
 #define DATAGRAM_BURST 16
 
@@ -45,8 +42,7 @@ static volatile sig_atomic_t events_signalled; /* SIGUSR1: read --event-file */
 static sigset_t run_mask;   /* signals unblocked: inside ppoll and agent calls */
 static sigset_t quiet_mask; /* SIGINT/SIGTERM/SIGUSR1 blocked: everywhere else */
 
-static int64_t restart_times[RESTART_LIMIT];
-static int restart_count;
+static restart_window_t restarts;
 
 /* ---- signals ---------------------------------------------------------------- */
 
@@ -186,18 +182,11 @@ boot(void)
 static void
 count_restart(void)
 {
-    int64_t now = clock_now_ms();
-    int kept = 0;
-    for (int i = 0; i < restart_count; i++)
-        if (now - restart_times[i] < RESTART_WINDOW_MS)
-            restart_times[kept++] = restart_times[i];
-    restart_count = kept;
-    if (restart_count == RESTART_LIMIT) {
+    if (!restart_window_note(&restarts, clock_now_ms())) {
         host_log(LOG_ERROR, "host", "the agent stopped %d times within %d s; giving up",
                  RESTART_LIMIT + 1, RESTART_WINDOW_MS / 1000);
         shutdown_and_exit(EXIT_CRASH_LOOP);
     }
-    restart_times[restart_count++] = now;
 }
 
 static void
@@ -218,12 +207,7 @@ restart(void)
             break;
     }
     count_restart();
-    /* What the old instance set up in the platform dies with it. */
-    csmp_agent_deinstantiate();
-    timers_cancel_all();
-    net_leave_all_groups();
-    crypto_reset();
-    reset_clear();
+    agent_instance_end();
     boot();
 }
 

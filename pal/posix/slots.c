@@ -272,23 +272,6 @@ csmp_pal_slot_read(int32_t slot, int32_t offset, uint8_t *buf, int32_t len)
     return (int32_t)n;
 }
 
-static int
-pwrite_all(int fd, const uint8_t *data, size_t len, off_t at)
-{
-    while (len > 0) {
-        ssize_t n = pwrite(fd, data, len, at);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        data += n;
-        len -= (size_t)n;
-        at += n;
-    }
-    return 0;
-}
-
 int32_t
 csmp_pal_slot_write(int32_t slot, int32_t offset, const uint8_t *data, int32_t len)
 {
@@ -313,11 +296,11 @@ csmp_pal_slot_write(int32_t slot, int32_t offset, const uint8_t *data, int32_t l
     for (off_t at = st.st_size; at < offset && !err;) {
         size_t chunk = (size_t)(offset - at) < sizeof erased ? (size_t)(offset - at)
                                                              : sizeof erased;
-        err = pwrite_all(fd, erased, chunk, at);
+        err = files_pwrite_all(fd, erased, chunk, at);
         at += (off_t)chunk;
     }
     if (!err)
-        err = pwrite_all(fd, data, (size_t)len, offset);
+        err = files_pwrite_all(fd, data, (size_t)len, offset);
     if (!err && fsync(fd) < 0)
         err = -errno;
     close(fd);

@@ -39,24 +39,16 @@ store_open(const char *state_dir)
     return true;
 }
 
-/* Keys become file names, so only a safe alphabet passes: no '/', no NUL. */
+/* Keys become file names: record_key_valid lets no '/' or NUL through. */
 static bool
 key_path(const uint8_t *key, int32_t len, char *path, size_t cap)
 {
-    if (len < 1 || len > CSMP_PAL_KEY_MAX)
-        goto bad;
-    for (int32_t i = 0; i < len; i++) {
-        uint8_t c = key[i];
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
-              || c == '.' || c == '_' || c == '-'))
-            goto bad;
+    if (!record_key_valid(key, len)) {
+        host_log(LOG_WARN, "store", RECORD_KEY_BAD, CSMP_PAL_KEY_MAX);
+        return false;
     }
     snprintf(path, cap, "%s/%.*s.rec", record_dir, (int)len, (const char *)key);
     return true;
-bad:
-    host_log(LOG_WARN, "store", "bad record key (need 1..%d chars of [A-Za-z0-9._-])",
-             CSMP_PAL_KEY_MAX);
-    return false;
 }
 
 int32_t

@@ -15,14 +15,6 @@ import { UdpNetwork } from "../../host/udp-network.ts";
 import type { DeviceFactory, DeviceHandle, DeviceSetup } from "./device.ts";
 import { AGENT_WASM } from "./wamr-device.ts";
 
-/** The exports beyond AgentExports that a platform uses for events and configuration changes. */
-interface AgentControl {
-  memory: WebAssembly.Memory;
-  agent_event(code: number, relatedTlv: number): number;
-  agent_config_tail(): number;
-  agent_config_update(len: number): number;
-}
-
 class NodeDevice implements DeviceHandle {
   readonly hostName = "Node host";
   readonly address = "::1";
@@ -64,24 +56,18 @@ class NodeDevice implements DeviceHandle {
     this.host = host;
   }
 
-  // The Node host has no API for events and configuration changes of its
-  // own: these call the exports, as test/commands.test.ts does.
-  private agentExports(): AgentControl {
-    const exports = this.host?.exports as unknown as AgentControl | undefined;
-    if (!exports) throw new Error("no agent running");
-    return exports;
+  private agentHost(): AgentHost {
+    if (!this.host) throw new Error("no agent running");
+    return this.host;
   }
 
   async raiseEvent(code: number, relatedTlv: number): Promise<void> {
-    const rc = this.agentExports().agent_event(code, relatedTlv);
+    const rc = this.agentHost().raiseEvent(code, relatedTlv);
     if (rc !== 0) throw new Error(`agent_event(${code}, ${relatedTlv}) returned ${rc}`);
   }
 
   async updateConfig(lines: string): Promise<void> {
-    const x = this.agentExports();
-    const text = new TextEncoder().encode(lines);
-    new Uint8Array(x.memory.buffer).set(text, x.agent_config_tail());
-    const rc = x.agent_config_update(text.length);
+    const rc = this.agentHost().updateConfig(lines);
     if (rc !== 0) throw new Error(`agent_config_update returned ${rc}:\n${this.log()}`);
   }
 

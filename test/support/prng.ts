@@ -1,11 +1,3 @@
 // Seeded PRNG so random tests are reproducible: a failure names its seed.
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// mulberry32, the host's seeded uniform [0, 1) (host/random.ts).
+export { seededUniform as mulberry32 } from "../../host/random.ts";

@@ -1,0 +1,13 @@
+// Byte-array helpers shared by the host's encoders (host/nms/coap.ts, tlv.ts,
+// sign.ts).
+
+/** One array holding the parts in order. */
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
