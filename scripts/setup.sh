@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBIAN_PACKAGES=(libcoap3-bin tshark protobuf-compiler libmbedtls-dev cmake gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm valgrind)
+DEBIAN_PACKAGES=(libcoap3-bin tshark protobuf-compiler libmbedtls-dev cmake gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm valgrind clang libclang-rt-dev llvm)
 
 missing=()
 for p in "${DEBIAN_PACKAGES[@]}"; do

@@ -79,8 +79,9 @@ export async function run(add: AddFigure): Promise<void> {
     for (const b of blocks) deliver(b);
     const ns = process.hrtime.bigint() - t0;
     clock.advance(1);
-    const upload = inner.read("fwstate");
-    if (!upload.ok || !upload.value || upload.value[0] !== 2) throw new Error("the bench upload did not verify");
+    // The agent's "fwmeta" record starts with its firmware state; u32 upload state 2 = verified.
+    const meta = inner.read("fwmeta");
+    if (!meta.ok || !meta.value || meta.value[0] !== 2) throw new Error("the bench upload did not verify");
     return ns;
   };
 
