@@ -15,6 +15,17 @@ export const systemRandom: RandomSource = (out) => {
  * nonces in production, only for reproducible simulations.
  */
 export function seededRandom(seed: number): RandomSource {
+  const next = sfc32(seed);
+  return (out) => {
+    for (let i = 0; i < out.length; i += 4) {
+      const v = next();
+      for (let k = 0; k < 4 && i + k < out.length; k++) out[i + k] = (v >>> (8 * k)) & 0xff;
+    }
+  };
+}
+
+/** The sfc32 stream of u32s behind seededRandom (also the fuzzer's Rng). */
+export function sfc32(seed: number): () => number {
   let s = seed >>> 0;
   const splitmix = (): number => {
     s = (s + 0x9e3779b9) >>> 0;
@@ -34,12 +45,7 @@ export function seededRandom(seed: number): RandomSource {
     return t;
   };
   for (let i = 0; i < 12; i++) next(); // let the state mix before use
-  return (out) => {
-    for (let i = 0; i < out.length; i += 4) {
-      const v = next();
-      for (let k = 0; k < 4 && i + k < out.length; k++) out[i + k] = (v >>> (8 * k)) & 0xff;
-    }
-  };
+  return next;
 }
 
 /**

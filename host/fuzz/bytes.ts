@@ -1,14 +1,8 @@
 // Byte helpers shared by the fuzzer's generators and mutators.
 
-export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
+import { concatBytes } from "../bytes.ts";
+
+export { concatBytes };
 
 export function toHex(b: Uint8Array): string {
   return Buffer.from(b).toString("hex");

@@ -1,40 +1,15 @@
 // Seeded randomness for the fuzzer and the network simulator: every run is
 // reproducible from its seed, and a failure report names the seed.
-// sfc32 seeded through splitmix32 (fast, good enough for test generation;
-// never for keys).
+// sfc32 seeded through splitmix32 (host/random.ts; fast, good enough for test
+// generation, never for keys).
+import { sfc32 } from "../random.ts";
 
 export class Rng {
-  private a: number;
-  private b: number;
-  private c: number;
-  private d: number;
+  /** Uniform 32-bit unsigned integers (host/random.ts: the same stream as seededRandom's). */
+  readonly u32: () => number;
 
   constructor(readonly seed: number) {
-    let s = seed >>> 0;
-    const splitmix = (): number => {
-      s = (s + 0x9e3779b9) >>> 0;
-      let z = s;
-      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
-      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-      return (z ^ (z >>> 16)) >>> 0;
-    };
-    this.a = splitmix();
-    this.b = splitmix();
-    this.c = splitmix();
-    this.d = splitmix();
-    // Discard the first outputs: sfc32 mixes poorly right after seeding.
-    for (let i = 0; i < 12; i++) this.u32();
-  }
-
-  /** Uniform 32-bit unsigned integer. */
-  u32(): number {
-    const t = (((this.a + this.b) >>> 0) + this.d) >>> 0;
-    this.d = (this.d + 1) >>> 0;
-    this.a = this.b ^ (this.b >>> 9);
-    this.b = (this.c + (this.c << 3)) >>> 0;
-    this.c = ((this.c << 21) | (this.c >>> 11)) >>> 0;
-    this.c = (this.c + t) >>> 0;
-    return t;
+    this.u32 = sfc32(seed);
   }
 
   /** Uniform in [0, 1). */
