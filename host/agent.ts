@@ -65,6 +65,12 @@ export interface AgentHostOptions {
   restartOnFatal?: boolean;
   /** How long a restart takes, in clock ms (default 0: at the next clock turn). */
   rebootDelayMs?: number;
+  /**
+   * Simulates images that do not come up: called after the boot loader swapped
+   * a new image into slot 0; a reason string makes this boot fail, and the boot
+   * loader falls back to the previous image as a trial boot would.
+   */
+  imageFails?: (storage: DeviceStorage) => string | null;
   /** Performs pal.ping (see host/ping.ts); without one the device cannot ping. */
   ping?: Pinger;
   /** Applies NetworkRole / vendor TLVs (pal.host_tlv); default in host/pal.ts. */
@@ -239,6 +245,9 @@ export class AgentHost {
     else bootedSlot = swap.value;
     if (bootedSlot !== null) this.log(LogLevel.Info, `boot loader: slot ${bootedSlot} swapped in as the running image`);
     try {
+      // A trial boot of a swapped-in image: the host may say it does not come up.
+      const failure = bootedSlot === null ? null : this.opts.imageFails?.(storage);
+      if (failure) throw new Error(failure);
       this.instantiateAndInit();
     } catch (e) {
       if (bootedSlot === null) throw e;

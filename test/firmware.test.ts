@@ -87,6 +87,35 @@ describe("a transfer", () => {
     expect(Buffer.from(after.find((i) => i.isRunning)!.fileHash as Uint8Array).equals(sha(IMAGE_69))).toBe(true);
   });
 
+  it("an image that does not come up: the boot loader falls back and the device keeps running 6.8", async () => {
+    // The host's trial boot fails for the 6.9 image (as a broken build would).
+    world = createWorld();
+    const storage = new MemoryStorage({ slotSizes: [64 * 1024, 64 * 1024, 64 * 1024] });
+    storage.installImage(0, IMAGE_68);
+    const fallbacks: string[] = [];
+    device = addDevice(world, {
+      storage, nmsKey: nmsKeyHex, extra: { "fw.hwid": "OPENCSMP" },
+      imageFails: (s) => {
+        const r = s.slotRead(0, 0, IMAGE_69.length);
+        return r.ok && Buffer.from(r.value).equals(IMAGE_69) ? "6.9 does not come up" : null;
+      },
+    });
+    await post([transferRequest(IMAGE_69)]);
+    for (let n = 0; n < Math.ceil(IMAGE_69.length / BLOCK); n++) await post([blockTlv(IMAGE_69, n)], false);
+    const boots = device.host.bootCount;
+    await post([{ type: "LoadRequest", value: { fileHash: sha(IMAGE_69) } }]);
+    world.clock.runUntil(() => device.host.bootCount > boots, 60_000);
+    world.clock.advance(10);
+    expect(device.logs.some((e) => /fell back to the previous image/.test(e.text))).toBe(true);
+    fallbacks.push(...agentLog(device).filter((l) => l.startsWith("firmware activation did not take effect")));
+    expect(fallbacks).toHaveLength(1);
+    const running = (await images()).find((i) => i.isRunning)!;
+    expect(running).toMatchObject({ version: "6.8.99" });
+    expect(Buffer.from(running.fileHash as Uint8Array).equals(sha(IMAGE_68))).toBe(true);
+    const s0 = storage.slotRead(0, 0, IMAGE_68.length);
+    expect(s0.ok && Buffer.from(s0.value).equals(IMAGE_68)).toBe(true);
+  });
+
   it("a pending load survives a reboot and fires when due", async () => {
     await post([transferRequest(IMAGE_69)]);
     for (let n = 0; n < Math.ceil(IMAGE_69.length / BLOCK); n++) await post([blockTlv(IMAGE_69, n)], false);

@@ -51,6 +51,7 @@ export interface Device {
 
 export interface DeviceOptions extends Partial<DeviceConfigOptions> {
   onHostTlv?: (type: number, pen: number, subtype: number, value: Uint8Array) => number;
+  imageFails?: (storage: import("../../host/storage.ts").DeviceStorage) => string | null;
   address?: string;
   port?: number;
   storage?: MemoryStorage;
@@ -88,6 +89,7 @@ export function addDevice(world: World, o: DeviceOptions = {}): Device {
     onDatagram: (dir, d) => { if (dir === "out") sent.push(d); },
     ping: loopPinger(world.net),
     onHostTlv: o.onHostTlv,
+    imageFails: o.imageFails,
   });
   host.start();
   return { host, storage, address, port, logs, sent };
