@@ -12,7 +12,7 @@ let IN = 0, OUT = 0, CAP = 0;
 let OK = 0, IGNORE = 0, FORMAT = 0, BAD = 0;
 
 beforeAll(() => {
-  m = loadTestModule(process.env.COAP_WASM ?? "build/agent-test.wasm");
+  m = loadTestModule();
   x = m.exports;
   IN = x.coapTestIn(); OUT = x.coapTestOut(); CAP = x.coapTestCap();
   OK = x.COAP_OK.value; IGNORE = x.COAP_IGNORE.value;

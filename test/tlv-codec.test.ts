@@ -68,7 +68,7 @@ const asObject = (type: protobuf.Type, bytes: Uint8Array) =>
   type.toObject(type.decode(bytes), { longs: String, bytes: Array, oneofs: true, defaults: false });
 
 beforeAll(() => {
-  m = loadTestModule(process.env.PB_WASM ?? "build/agent-test.wasm");
+  m = loadTestModule();
   io = m.exports.test_pb_io();
 });
 

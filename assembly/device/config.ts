@@ -99,7 +99,7 @@ function fail(reason: usize, ptr: usize, len: i32): i32 {
 }
 
 /** Forgets everything a previous configuration set (agent_init starts from scratch). */
-export function resetConfig(): void {
+function resetConfig(): void {
   eui64Set = false;
   mtu = 1024;
   resetCause = 1;

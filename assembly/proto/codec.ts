@@ -278,11 +278,6 @@ export function pbEncode(desc: usize, src: usize, out: usize, cap: i32): i32 {
   return overflow ? -1 : <i32>(wp - out);
 }
 
-/** Length pbEncode would produce. */
-export function pbSize(desc: usize, src: usize): i32 {
-  return <i32>measure(desc, src);
-}
-
 function measure(desc: usize, src: usize): usize {
   const savedWp = wp;
   const savedMeasuring = measuring;

@@ -1,2 +1,0 @@
-import "../runtime/fatal";
-export * from "./test-exports";
