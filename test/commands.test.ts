@@ -156,6 +156,17 @@ describe("groups and multicast", () => {
     expect((await exchange(world, device, getTlvs([58]))).tlvs).toEqual([]);
   });
 
+  it("GroupEvict leaves a group only when its id matches, or whatever the id when none is given", async () => {
+    register(device);
+    const post = (tlv: TlvInput) => exchange(world, device, postTo(signed(world, [tlv])));
+    await post({ type: "GroupAssign", value: { type: 1, id: 5 } });
+    await post({ type: "GroupAssign", value: { type: 2, id: 9 } });
+    expect((await post({ type: "GroupEvict", value: { type: 1, id: 6 } })).code).toBe("2.01"); // another id: stays
+    expect((await exchange(world, device, getTlvs([58]))).tlvs.map((t) => t.value)).toEqual([{ type: 1, id: 5 }, { type: 2, id: 9 }]);
+    await post({ type: "GroupEvict", value: { type: 1 } });                                     // no id: whatever it is
+    expect((await exchange(world, device, getTlvs([58]))).tlvs.map((t) => t.value)).toEqual([{ type: 2, id: 9 }]);
+  });
+
   it("a multicast GET with `a` is answered by a NON POST to the NMS within a seconds", async () => {
     register(device);
     await exchange(world, device, postTo(signed(world, [{ type: "GroupAssign", value: { type: 1, id: 5 } }])));

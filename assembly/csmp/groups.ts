@@ -32,9 +32,13 @@ export function groupAssign(type: u32, id: u32): bool {
   return true;
 }
 
-/** Removes the device from group (type, id); evicting a group it is not in changes nothing. */
-export function groupEvict(type: u32, id: u32): void {
-  if (!present(type) || idOf(type) != id) return;
+/**
+ * Removes the device from group (type, id), or from its group of that type
+ * whatever the id when the NMS gave none; evicting a group it is not in
+ * changes nothing.
+ */
+export function groupEvict(type: u32, id: u32, anyId: bool): void {
+  if (!present(type) || !anyId && idOf(type) != id) return;
   store<u32>(ids + PRESENT_AT, load<u32>(ids + PRESENT_AT) & ~(1 << (type - 1)));
   recordWrite(A("groups"), ids, RECORD_LEN);
 }

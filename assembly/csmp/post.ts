@@ -150,7 +150,7 @@ function applyTlv(type: u32, value: usize, len: i32): void {
       if (!groupAssign(g.type, g.id)) { logBegin(); logText(A("GroupAssign: unsupported group type ")); logU(g.type); logEnd(LOG_WARN); }
       break;
     }
-    case 56: { const g = changetype<GroupEvict>(scratch); groupEvict(g.type, g.id); break; }
+    case 56: { const g = changetype<GroupEvict>(scratch); groupEvict(g.type, g.id, !g.hasId); break; }
     case 7: { const s = changetype<SessionID>(scratch); if (s.hasId) sessionSet(s.idPtr, s.idLen); break; }
     case 18: { const t = changetype<CurrentTime>(scratch); if (t.hasPosix) pal_wall_time_set(<i64>t.posix); break; }
     case 79: signatureSettingsSet(scratch); break;

@@ -74,6 +74,23 @@ files_write_atomic(const char *path, const uint8_t *data, size_t len)
 }
 
 void
+files_write_torn(const char *path, const uint8_t *data, size_t keep)
+{
+    char temp[PATH_MAX];
+    int fd;
+
+    /* The same steps as files_write_atomic up to its write, which stops
+     * short; errors are ignored, as the power is going anyway. */
+    if (snprintf(temp, sizeof temp, "%s%s", path, TEMP_SUFFIX) >= (int)sizeof temp)
+        return;
+    fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return;
+    (void)files_pwrite_all(fd, data, keep, 0);
+    close(fd);
+}
+
+void
 files_remove_stale(const char *dir)
 {
     DIR *d = opendir(dir);

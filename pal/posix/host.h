@@ -19,7 +19,8 @@ enum {
     EXIT_MODULE = 2,     /* agent.wasm missing, invalid, or not linkable */
     EXIT_CONFIG = 3,     /* the agent rejected its configuration, or init failed */
     EXIT_HOST = 4,       /* socket, state directory or other host resource */
-    EXIT_CRASH_LOOP = 5  /* the agent kept stopping right after restarts */
+    EXIT_CRASH_LOOP = 5, /* the agent kept stopping right after restarts */
+    EXIT_POWER_CUT = 75  /* --power-cut-at: the simulated power cut happened */
 };
 
 /* ---- log.c ---------------------------------------------------------------- */
@@ -70,6 +71,9 @@ int files_write_atomic(const char *path, const uint8_t *data, size_t len);
 int files_pwrite_all(int fd, const uint8_t *data, size_t len, off_t at);
 /* fsync of the directory holding an entry that was added or removed. */
 int files_sync_dir(const char *dir);
+/* What files_write_atomic leaves when the power fails mid-write: path.tmp
+ * holding the first keep bytes of data, not synced, never renamed. */
+void files_write_torn(const char *path, const uint8_t *data, size_t keep);
 /* Removes *.tmp left in dir by a crash between write and rename. */
 void files_remove_stale(const char *dir);
 /* mkdir -p for one or two levels; 0 or -errno. */
@@ -83,6 +87,22 @@ bool slots_open(const char *state_dir, const uint32_t *sizes, int count);
  * activated slot into slot 0. Returns the slot swapped in, 0 when none was
  * pending, negative on failure (logged; the old image stays). */
 int slots_apply_pending_boot(void);
+
+/* ---- power_cut.c: --power-cut-at N[:torn], --journal-writes (tests) ------------- */
+typedef enum {
+    POWER_ON = 0,   /* go ahead with the write */
+    POWER_CUT_SKIP, /* the power goes before it: call power_cut_now(-1) */
+    POWER_CUT_TORN  /* do part of it (half), then power_cut_now(bytes landed) */
+} power_cut_t;
+/* at: the 1-based durable write that loses power (0: none); torn: tear it
+ * rather than skip it; journal_writes: log every counted write. */
+void power_cut_configure(uint32_t at, bool torn, bool journal_writes);
+/* Counts one durable write of the agent's, described by fmt ("record-write
+ * KEY N bytes", "slot-write S @OFF N bytes", ...), before it is made. */
+power_cut_t power_cut_count(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Logs the cut (landed < 0: the write never happened; else the bytes of the
+ * torn write that did) and ends the process with EXIT_POWER_CUT, no clean-up. */
+void power_cut_now(long landed) __attribute__((noreturn));
 
 /* ---- replay.c: --replay FILE, datagrams without a socket (benchmarks) ---------- */
 typedef struct replay_record {

@@ -280,9 +280,15 @@ csmp_pal_slot_write(int32_t slot, int32_t offset, const uint8_t *data, int32_t l
     struct stat st;
     int32_t rc = check_access(slot, offset, len, true);
     int fd, err = 0;
+    power_cut_t power;
 
     if (rc < 0)
         return rc;
+    power = power_cut_count("slot-write %d @%d %d bytes", (int)slot, (int)offset, (int)len);
+    if (power == POWER_CUT_SKIP)
+        power_cut_now(-1);
+    if (power == POWER_CUT_TORN)
+        len /= 2; /* the first half lands, then the power goes (below) */
     partition_path(slot, path, sizeof path);
     fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0 || fstat(fd, &st) < 0) {
@@ -301,6 +307,8 @@ csmp_pal_slot_write(int32_t slot, int32_t offset, const uint8_t *data, int32_t l
     }
     if (!err)
         err = files_pwrite_all(fd, data, (size_t)len, offset);
+    if (power == POWER_CUT_TORN)
+        power_cut_now(err ? -1 : (long)len);
     if (!err && fsync(fd) < 0)
         err = -errno;
     close(fd);
@@ -319,6 +327,8 @@ csmp_pal_slot_erase(int32_t slot)
 
     if (rc < 0)
         return rc;
+    if (power_cut_count("slot-erase %d", (int)slot) != POWER_ON)
+        power_cut_now(-1);
     partition_path(slot, path, sizeof path);
     if (unlink(path) < 0 && errno != ENOENT) {
         host_log(LOG_WARN, "slots", "erase %s: %s", path, strerror(errno));
@@ -332,5 +342,8 @@ csmp_pal_slot_activate(int32_t slot)
 {
     if (slot < 0 || slot >= slot_count)
         return CSMP_PAL_NO_SLOT;
+    /* boot.json is replaced atomically: nothing to tear, so torn skips too. */
+    if (power_cut_count("slot-activate %d", (int)slot) != POWER_ON)
+        power_cut_now(-1);
     return save_boot(slot, boot_map);
 }

@@ -103,6 +103,17 @@ csmp_pal_store_write(const uint8_t *key, int32_t key_len, const uint8_t *data,
                  (const char *)key, (int)len, RECORD_CAP);
         return CSMP_PAL_OUT_OF_RANGE;
     }
+    /* Counted once the arguments passed: a refused write touches no flash. */
+    switch (power_cut_count("record-write %.*s %d bytes", (int)key_len, (const char *)key,
+                            (int)len)) {
+        case POWER_CUT_TORN:
+            files_write_torn(path, data, (size_t)len / 2);
+            power_cut_now((long)len / 2);
+        case POWER_CUT_SKIP:
+            power_cut_now(-1);
+        case POWER_ON:
+            break;
+    }
     rc = files_write_atomic(path, data, (size_t)len);
     if (rc < 0) {
         host_log(LOG_WARN, "store", "write %s: %s", path, strerror(-rc));
@@ -118,6 +129,9 @@ csmp_pal_store_erase(const uint8_t *key, int32_t key_len)
 
     if (!key_path(key, key_len, path, sizeof path))
         return CSMP_PAL_BAD_ARGUMENT;
+    /* Counted even when there is no such record, as the Node host does. */
+    if (power_cut_count("record-erase %.*s", (int)key_len, (const char *)key) != POWER_ON)
+        power_cut_now(-1);
     if (unlink(path) < 0) {
         if (errno == ENOENT)
             return 0;
