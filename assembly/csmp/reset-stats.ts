@@ -23,8 +23,11 @@ const cause = memory.data(4);
 /** Counts this boot. */
 export function resetStatsBoot(): void {
   if (!structRead(A("resets"), SysResetStats.desc(), stats, buf, 64)) changetype<SysResetStats>(stats).clear();
-  const c = recordRead(A("resetcause"), cause, 4) == 4 ? load<u32>(cause) : resetCause;
-  recordErase(A("resetcause"));
+  // The noted cause is used once; erased only when there is one (a flash
+  // erase per boot for nothing would wear the NV sector over the years).
+  let c = resetCause;
+  const n = recordRead(A("resetcause"), cause, 4);
+  if (n >= 0) { if (n == 4) c = load<u32>(cause); recordErase(A("resetcause")); }
   // Field numbers: SysResetStats total 1, hardwareReset 2, softwareReset 3,
   // exceptionReset 4; in each group total is 1, then the causes in order.
   const desc = SysResetStats.desc();

@@ -34,6 +34,8 @@ export interface FleetDeviceOptions {
   extra?: Record<string, string | number>;
   /** Provision the NMS public key as nms.key (default true). */
   provisionNmsKey?: boolean;
+  /** The platform's answer to NetworkRole and vendor TLVs (AgentHost's onHostTlv; default: unsupported). */
+  onHostTlv?: (type: number, pen: number, subtype: number, value: Uint8Array) => number;
 }
 
 export interface FleetDevice {
@@ -91,7 +93,7 @@ export class VirtualFleet {
     const logs: LogEntry[] = [];
     const host = new AgentHost({
       wasm: this.module, config, clock: this.clock, storage: o.storage, endpoint: this.net.bindSync(address, port),
-      random: seededRandom(this.seed * 1000 + n), log: (e) => logs.push(e),
+      random: seededRandom(this.seed * 1000 + n), log: (e) => logs.push(e), onHostTlv: o.onHostTlv,
     });
     const device: FleetDevice = { eui64, address, port, host, storage: o.storage, logs };
     this.devices.push(device);
