@@ -412,6 +412,8 @@ main(int argc, char **argv)
     if (!options_parse(argc, argv, &opts))
         return EXIT_USAGE;
     log_set_threshold(opts.log_level);
+    /* Before the state is opened: every durable write the agent makes counts. */
+    power_cut_configure(opts.power_cut_at, opts.power_cut_torn, opts.journal_writes);
 
     if (!(module_bytes = read_module(opts.module_path, &wasm_size)))
         return EXIT_MODULE;

@@ -44,11 +44,19 @@ usage(FILE *out)
         "                        it: \"CODE [RELATED_TLV]\" raises a host event,\n"
         "                        \"key=value\" updates the configuration\n"
         "                        (pal/posix/events.c)\n"
+        "  --power-cut-at N[:torn]\n"
+        "                        tests: the power fails at the agent's Nth durable write\n"
+        "                        (record write/erase, slot write/erase/activate; N >= 1):\n"
+        "                        it is skipped, or with :torn half written, and the\n"
+        "                        process exits %d at once (pal/posix/power_cut.c)\n"
+        "  --journal-writes      log every durable write, numbered (\"power-cut: durable\n"
+        "                        write N: ...\", info level)\n"
         "  --help                this text\n"
         "\n"
         "Exit codes: 0 stopped by SIGINT/SIGTERM, 1 usage, 2 bad module, 3 bad\n"
-        "configuration or init failure, 4 host resource failure, 5 crash loop.\n",
-        DEFAULT_PORT, DEFAULT_SLOT_SIZE);
+        "configuration or init failure, 4 host resource failure, 5 crash loop,\n"
+        "%d power cut (--power-cut-at).\n",
+        DEFAULT_PORT, DEFAULT_SLOT_SIZE, EXIT_POWER_CUT, EXIT_POWER_CUT);
 }
 
 static bool
@@ -79,6 +87,22 @@ parse_slot_sizes(const char *text, options_t *o)
     return n > 0;
 }
 
+/* N or N:torn, N >= 1. */
+static bool
+parse_power_cut(const char *text, options_t *o)
+{
+    char number[16];
+    const char *colon = strchr(text, ':');
+    size_t n = colon ? (size_t)(colon - text) : strlen(text);
+
+    if (n >= sizeof number || (colon && strcmp(colon, ":torn") != 0))
+        return false;
+    memcpy(number, text, n);
+    number[n] = '\0';
+    o->power_cut_torn = colon != NULL;
+    return parse_u32(number, 1, UINT32_MAX, &o->power_cut_at);
+}
+
 static int
 parse_level(const char *text)
 {
@@ -104,7 +128,8 @@ bool
 options_parse(int argc, char **argv, options_t *o)
 {
     enum { O_MODULE = 256, O_CONFIG, O_EUI64, O_NMS, O_BIND, O_PORT, O_IF, O_STATE,
-           O_SLOTS, O_TRUST, O_POOL, O_STACK, O_PAGES, O_LEVEL, O_REPLAY, O_EVENTS, O_HELP };
+           O_SLOTS, O_TRUST, O_POOL, O_STACK, O_PAGES, O_LEVEL, O_REPLAY, O_EVENTS, O_CUT, O_JOURNAL,
+           O_HELP };
     static const struct option longopts[] = {
         { "module", required_argument, NULL, O_MODULE },
         { "config", required_argument, NULL, O_CONFIG },
@@ -122,6 +147,8 @@ options_parse(int argc, char **argv, options_t *o)
         { "log-level", required_argument, NULL, O_LEVEL },
         { "replay", required_argument, NULL, O_REPLAY },
         { "event-file", required_argument, NULL, O_EVENTS },
+        { "power-cut-at", required_argument, NULL, O_CUT },
+        { "journal-writes", no_argument, NULL, O_JOURNAL },
         { "help", no_argument, NULL, O_HELP },
         { NULL, 0, NULL, 0 },
     };
@@ -190,6 +217,11 @@ options_parse(int argc, char **argv, options_t *o)
                 break;
             case O_REPLAY: o->replay_path = optarg; break;
             case O_EVENTS: o->event_path = optarg; break;
+            case O_CUT:
+                if (!parse_power_cut(optarg, o))
+                    bad = "--power-cut-at needs N or N:torn, N >= 1";
+                break;
+            case O_JOURNAL: o->journal_writes = true; break;
             case O_HELP: usage(stdout); exit(0);
             default:
                 fprintf(stderr, "csmp-agent: unknown or incomplete option %s\n",

@@ -29,6 +29,9 @@ typedef struct options {
     int log_level;            /* --log-level (default info) */
     const char *replay_path;  /* --replay FILE: datagrams from a file, no socket */
     const char *event_path;   /* --event-file FILE: host events, read on SIGUSR1 */
+    uint32_t power_cut_at;    /* --power-cut-at N[:torn]: lose power at durable write N (0: never) */
+    bool power_cut_torn;      /*   ...tearing that write rather than skipping it */
+    bool journal_writes;      /* --journal-writes: log every durable write */
 } options_t;
 
 /* Fills o from argv; on a usage error prints why and returns false. --help

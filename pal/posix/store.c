@@ -94,6 +94,7 @@ csmp_pal_store_write(const uint8_t *key, int32_t key_len, const uint8_t *data,
                      int32_t len)
 {
     char path[PATH_MAX];
+    power_cut_t power;
     int rc;
 
     if (!key_path(key, key_len, path, sizeof path))
@@ -104,16 +105,14 @@ csmp_pal_store_write(const uint8_t *key, int32_t key_len, const uint8_t *data,
         return CSMP_PAL_OUT_OF_RANGE;
     }
     /* Counted once the arguments passed: a refused write touches no flash. */
-    switch (power_cut_count("record-write %.*s %d bytes", (int)key_len, (const char *)key,
-                            (int)len)) {
-        case POWER_CUT_TORN:
-            files_write_torn(path, data, (size_t)len / 2);
-            power_cut_now((long)len / 2);
-        case POWER_CUT_SKIP:
-            power_cut_now(-1);
-        case POWER_ON:
-            break;
+    power = power_cut_count("record-write %.*s %d bytes", (int)key_len, (const char *)key,
+                            (int)len);
+    if (power == POWER_CUT_TORN) {
+        files_write_torn(path, data, (size_t)len / 2);
+        power_cut_now((long)len / 2);
     }
+    if (power == POWER_CUT_SKIP)
+        power_cut_now(-1);
     rc = files_write_atomic(path, data, (size_t)len);
     if (rc < 0) {
         host_log(LOG_WARN, "store", "write %s: %s", path, strerror(-rc));
