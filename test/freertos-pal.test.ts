@@ -4,11 +4,11 @@
 // with the results. Checks
 // what is FreeRTOS's own here: software timers (re-arm, cancel, 0 ms, many at
 // once), mbedTLS on its static heap, storage and slots through the vendor
-// hooks, and restarts of the agent task's instance after a trap, a fatal and
-// a reboot.
+// hooks, the simulator's boot loader, and restarts of the agent task's
+// instance after a trap, a fatal and a reboot.
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { createHash, sign } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildCHost, FREERTOS_SIM, startHost, stopProcess, type HostProcess } from "./support/c-host.ts";
@@ -16,6 +16,7 @@ import { i32, p256KeyPair, ProbeSocket, timerCmd, verifyCmd, writeProbe } from "
 
 let sim: HostProcess;
 let probe: ProbeSocket;
+let state = "";
 const cleanups: (() => void | Promise<unknown>)[] = [];
 
 const log = () => sim.log();
@@ -35,8 +36,9 @@ beforeAll(async () => {
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   const module = writeProbe(dir);
   writeFileSync(join(dir, "probe.conf"), "probe\n");
+  state = join(dir, "state");
   sim = await startHost(FREERTOS_SIM, ["--module", module, "--config", join(dir, "probe.conf"), "--bind", "::1",
-    "--port", "0", "--state", join(dir, "state")], { started: /pal: agent started/, what: "the simulator", timeoutMs: 4_000 });
+    "--port", "0", "--state", state], { started: /pal: agent started/, what: "the simulator", timeoutMs: 4_000 });
   cleanups.push(() => stopProcess(sim.proc, sim.exited));
   probe = await ProbeSocket.open(sim.port, log);
   cleanups.push(() => probe.close());
@@ -115,6 +117,19 @@ describe("FreeRTOS PAL, import by import (POSIX port)", () => {
     expect(z.readInt32LE(1), "write slot 0").toBe(-6);
     expect(z.readInt32LE(5), "slot 9 size").toBe(-1);
     expect(z.readInt32LE(9), "write past the end").toBe(-4);
+  });
+
+  it("swaps an activated slot in at the reboot, in the POSIX host's boot.json", async () => {
+    const z = await ask("Z");
+    expect(z.readInt32LE(1), "slot 0 size").toBe(512 * 1024);
+    expect(z.readInt32LE(17), "activate slot 2").toBe(0);
+    expect(readFileSync(join(state, "boot.json"), "utf8")).toBe('{"next":2,"map":[0,1,2]}\n');
+    // The simulator's reboot hook runs the boot loader, as a reset would.
+    const n = starts();
+    probe.send("B");
+    await waitStarts(n + 1);
+    expect(log()).toMatch(/slots: boot loader: slot 2 is now the running image/);
+    expect(readFileSync(join(state, "boot.json"), "utf8")).toBe('{"next":null,"map":[2,1,0]}\n');
   });
 
   it("restarts the agent over the same storage after a trap, a fatal and a reboot", async () => {

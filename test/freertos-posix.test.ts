@@ -124,4 +124,41 @@ describe("FreeRTOS PAL on the FreeRTOS POSIX port", () => {
     expect(uriPath(reg)).toEqual(["r"]);
     expect(sim.log()).toMatch(/agent: registration sent/);
   }, 30_000);
+
+  it("takes host events and configuration lines from --event-file on SIGUSR2, within the PAL's bounds", async () => {
+    const state = mkdtempSync(join(tmpdir(), "csmp-freertos-"));
+    cleanups.push(() => rmSync(state, { recursive: true, force: true }));
+    const config = join(state, "device.conf"), events = join(state, "events");
+    writeFileSync(config, `eui64=${EUI64}\n`);
+    const sim = await startSim(["--module", agentWasm, "--config", config, "--bind", "::1", "--port", "0",
+      "--state", join(state, "st"), "--event-file", events]);
+    const waitLog = async (re: RegExp) => {
+      for (let i = 0; i < 250 && !re.test(sim.log()); i++) await new Promise((r) => setTimeout(r, 20));
+      expect(sim.log()).toMatch(re);
+    };
+
+    // The POSIX host's format (pal/common/event_file.c): comments, blanks,
+    // events with and without a related TLV, configuration, a bad line; the
+    // last line has no newline. A configuration text over
+    // CSMP_FREERTOS_CONFIG_UPDATE_MAX (256) is refused by
+    // csmp_freertos_config_update(), logged, and the lines after it go on.
+    writeFileSync(events, ["# a comment", "", "3", "6 35", "999", "tamper!", `hw.descr=${"x".repeat(300)}`,
+      "hw.name=renamed"].join("\n"));
+    sim.proc.kill("SIGUSR2");
+    await waitLog(/pal: configuration update hw\.name=renamed applied/);
+    const log = sim.log();
+    expect(log).toMatch(/pal: host event 3 raised/);
+    expect(log).toMatch(/pal: host event 6 raised/);
+    expect(log).toMatch(/WARN pal: host event 999: unknown to the agent/);
+    expect(log).toMatch(/WARN events: .*events line 6: want "CODE \[RELATED_TLV\]" in decimal; skipped/);
+    expect(log).toMatch(/WARN pal: configuration update of 310 bytes dropped: longer than CSMP_FREERTOS_CONFIG_UPDATE_MAX \(256\)/);
+    // In file order, each delivered before the next line is read.
+    expect(log.indexOf("host event 3 raised")).toBeLessThan(log.indexOf("host event 6 raised"));
+    expect(existsSync(events) || existsSync(`${events}.taking`), "the file was taken and removed").toBe(false);
+
+    // Nothing to take: said, and the agent runs on.
+    sim.proc.kill("SIGUSR2");
+    await waitLog(/events: SIGUSR2 but no events in /);
+    expect(sim.log().match(/pal: agent started/g)?.length).toBe(1);
+  }, 30_000);
 });

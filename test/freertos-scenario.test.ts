@@ -2,10 +2,11 @@
 // real FreeRTOS kernel (V11.2.0, POSIX port) as a Linux process, the agent
 // under WAMR inside a FreeRTOS task, over real UDP on [::1] in real time
 // against the simulated NMS. Same configuration text, same prepared state
-// directory and the same step functions as the Node and WAMR hosts; this
-// runs the registration + configuration + metrics + GET part (firstStepsOnly:
-// the rest of the scenario needs host events and configuration updates,
-// which the simulator cannot deliver yet; see test/scenario/freertos-device.ts).
+// directory and the same steps as the Node and WAMR hosts, all of them: host
+// events and configuration updates through the simulator's --event-file
+// (csmp_freertos_host_event / csmp_freertos_config_update), the restart as a
+// new process, and the firmware load through the simulator's boot loader
+// (pal/freertos/sim/slots.c) at the agent's reboot.
 import { existsSync } from "node:fs";
 import { freertosDevices } from "./scenario/freertos-device.ts";
 import { defineScenario } from "./scenario/scenario.ts";
@@ -16,4 +17,4 @@ defineScenario("FreeRTOS simulator (POSIX port)", () => {
   if (!existsSync(AGENT_WASM)) throw new Error(`${AGENT_WASM} is missing: run npm run build first`);
   buildCHost("the FreeRTOS simulator", "build-freertos.mjs");
   return freertosDevices();
-}, { firstStepsOnly: true });
+});

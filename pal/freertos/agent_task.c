@@ -1,7 +1,10 @@
 /*
  * The one agent task: starts WAMR over its static pool, loads agent.wasm
  * (from flash, never written), then turns each inbox event into one call
- * of the agent, run to completion.
+ * of the agent, run to completion. Other tasks reach the agent only through
+ * the inbox (csmp_freertos_host_event, csmp_freertos_config_update, the IP
+ * stack's receive callback, the timer daemon): WAMR is never entered from
+ * any task but this one.
  *
  * A fatal, a reboot the board did not carry out, or a trap ends the agent's
  * call; the task then starts a fresh instance over the same storage, as a
@@ -142,13 +145,49 @@ deliver_datagram(uint8_t slot)
     after_call(csmp_agent_datagram(d.len, d.src, d.src_port, d.dst, net_port()));
 }
 
+/* Host events and configuration updates are rare and come from outside the
+ * agent, so each outcome is logged: a board's console then shows what the
+ * agent was told and whether it took it. */
 static void
 deliver_host_event(int32_t code, int32_t tlv)
 {
     int32_t rc = 0;
-    after_call(csmp_agent_event(code, tlv, &rc));
-    if (rc < 0)
-        pal_log(CSMP_LOG_WARN, "the agent refused host event %d", (int)code);
+    csmp_agent_result_t r = csmp_agent_event(code, tlv, &rc);
+    if (r == CSMP_AGENT_OK)
+        pal_log(rc < 0 ? CSMP_LOG_WARN : CSMP_LOG_INFO, "host event %d%s", (int)code,
+                rc < 0 ? ": unknown to the agent" : " raised");
+    after_call(r);
+}
+
+/* Bytes of text before its first '\n' (the whole text when there is none). */
+static uint32_t
+first_line(const char *text, uint32_t len)
+{
+    const char *nl = memchr(text, '\n', len);
+    return nl ? (uint32_t)(nl - text) : len;
+}
+
+static void
+deliver_config_update(uint8_t slot)
+{
+    uint32_t len, shown;
+    const char *text = inbox_config(slot, &len);
+    const char *more;
+    int32_t rc = 0;
+    csmp_agent_result_t r = csmp_agent_config_update(text, len, &rc);
+
+    /* The log names the update by its first line. */
+    shown = first_line(text, len);
+    more = shown + 1 < len ? " (and more lines)" : "";
+    if (r == CSMP_AGENT_OK && rc == -3)
+        pal_log(CSMP_LOG_WARN,
+                "configuration update %.*s%s: the agent's configuration buffer is full; restart the device with a configuration holding it",
+                (int)shown, text, more);
+    else if (r == CSMP_AGENT_OK)
+        pal_log(rc < 0 ? CSMP_LOG_WARN : CSMP_LOG_INFO, "configuration update %.*s%s %s",
+                (int)shown, text, more, rc < 0 ? "refused (the agent's log says why)" : "applied");
+    inbox_config_release(slot); /* the agent copied the text */
+    after_call(r);              /* logs an error, or restarts a stopped agent */
 }
 
 static void
@@ -194,6 +233,9 @@ agent_task(void *arg)
             case INBOX_HOST:
                 deliver_host_event(ev.code, ev.tlv);
                 break;
+            case INBOX_CONFIG:
+                deliver_config_update(ev.index);
+                break;
             default:
                 break;
         }
@@ -219,5 +261,40 @@ csmp_freertos_start(const csmp_freertos_settings_t *s)
 bool
 csmp_freertos_host_event(int32_t code, int32_t related_tlv)
 {
-    return task && inbox_post_host(code, related_tlv);
+    if (!task) {
+        pal_log(CSMP_LOG_WARN, "host event %d dropped: the agent is not started", (int)code);
+        return false;
+    }
+    if (!inbox_post_host(code, related_tlv)) {
+        pal_log(CSMP_LOG_WARN, "host event %d dropped: %u host events are waiting already",
+                (int)code, (unsigned)CSMP_FREERTOS_HOST_EVENTS);
+        return false;
+    }
+    return true;
+}
+
+bool
+csmp_freertos_config_update(const char *lines, uint32_t len)
+{
+    /* With the '\n' the inbox adds to a text that lacks one. */
+    uint32_t need = len + (len > 0 && lines && lines[len - 1] != '\n');
+
+    if (!task || !lines || len == 0) {
+        pal_log(CSMP_LOG_WARN, "configuration update dropped: %s",
+                !task ? "the agent is not started" : "no text");
+        return false;
+    }
+    if (need > CSMP_FREERTOS_CONFIG_UPDATE_MAX) {
+        pal_log(CSMP_LOG_WARN,
+                "configuration update of %u bytes dropped: longer than CSMP_FREERTOS_CONFIG_UPDATE_MAX (%u)",
+                (unsigned)need, (unsigned)CSMP_FREERTOS_CONFIG_UPDATE_MAX);
+        return false;
+    }
+    if (!inbox_post_config(lines, len)) {
+        pal_log(CSMP_LOG_WARN,
+                "configuration update dropped: %u updates are waiting already (CSMP_FREERTOS_CONFIG_UPDATES)",
+                (unsigned)CSMP_FREERTOS_CONFIG_UPDATES);
+        return false;
+    }
+    return true;
 }

@@ -1,12 +1,14 @@
 /*
- * The OpenCSMP agent on FreeRTOS: what a board's start-up code calls.
+ * The OpenCSMP agent on FreeRTOS: what a board's start-up code calls, and
+ * what its other tasks call to tell the agent about the device.
  *
  * One agent task runs WAMR's fast interpreter over agent.wasm and is fed by
- * one queue: received datagrams, timer expiries and host events become calls
- * of the agent's entry points, one at a time, each run to completion. Every
- * kernel object, buffer and WAMR's whole heap (linear memory included) is a
- * static array sized at compile time (csmp_freertos_config.h): nothing is
- * allocated after start-up.
+ * one queue: received datagrams, timer expiries, host events and
+ * configuration updates become calls of the agent's entry points, one at a
+ * time, each run to completion, in that task only. Every kernel object,
+ * buffer and WAMR's whole heap (linear memory included) is a static array
+ * sized at compile time (csmp_freertos_config.h): nothing is allocated after
+ * start-up.
  *
  * The board provides vendor_hooks.h and a FreeRTOSConfig.h that enables
  * static allocation, software timers and mutexes (see pal/README.md).
@@ -40,8 +42,41 @@ typedef struct csmp_freertos_settings {
  * before or after vTaskStartScheduler. False when settings are unusable. */
 bool csmp_freertos_start(const csmp_freertos_settings_t *settings);
 
-/* Raises device event code (power outage, join lost, ...: see agent_event in
- * assembly/index.ts) from any task. False when the inbox has no room. */
+/*
+ * Raises device event code (power outage, join lost, ...: codes in
+ * assembly/csmp/events.ts, agent_event in assembly/index.ts) with the id of
+ * a related TLV (0: none). Any task, not an ISR; never blocks. The event is
+ * queued and the agent task delivers it, logging "host event N raised" (or
+ * "unknown to the agent"). False, logged, when CSMP_FREERTOS_HOST_EVENTS
+ * events are waiting already or the agent is not started.
+ */
 bool csmp_freertos_host_event(int32_t code, int32_t related_tlv);
+
+/*
+ * Hands the agent a configuration update: len bytes of `key=value` lines
+ * (docs/device-config.md; e.g. "ip.2.addr=2001:db8::7
+" when the device
+ * gets an address, "nms.url=..." for a new NMS), applied over the text
+ * already in use (later lines win). Any task, not an ISR; never blocks.
+ *
+ * The text is copied into one of CSMP_FREERTOS_CONFIG_UPDATES static
+ * buffers of CSMP_FREERTOS_CONFIG_UPDATE_MAX bytes (csmp_freertos_config.h;
+ * a '
+' is added when the text does not end with one and counts), so the
+ * caller may reuse it at once. The agent task applies it through
+ * agent_config_update and logs "configuration update <first line>
+ * applied", or why the agent refused it; a changed ip.* or nms.url restarts
+ * registration. False, logged, when the text is empty or too long, when
+ * every buffer is waiting already, or when the agent is not started.
+ *
+ * The agent keeps every update in its 2048-byte configuration buffer; once
+ * that is full it refuses further updates (logged): restart the device with
+ * a configuration holding them. Updates last until the agent restarts: an
+ * in-place restart (fatal, trap, a reboot the board's hook returns from)
+ * starts again from settings.config, as a reset starts from whatever
+ * configuration the board passes at boot, so a board that wants a change to
+ * last stores it there too.
+ */
+bool csmp_freertos_config_update(const char *lines, uint32_t len);
 
 #endif /* CSMP_FREERTOS_H */

@@ -53,6 +53,18 @@
 #define CSMP_FREERTOS_HOST_EVENTS 4u
 #endif
 
+/* Configuration updates (csmp_freertos_config_update) that may wait in the
+ * inbox at once, each copied into a static buffer of CONFIG_UPDATE_MAX
+ * bytes: the text plus the newline the PAL adds when it lacks one. 256
+ * holds the longest single line (nms.key=, 138 bytes) or a few address
+ * lines; the agent's whole configuration buffer is 2048 bytes. */
+#ifndef CSMP_FREERTOS_CONFIG_UPDATES
+#define CSMP_FREERTOS_CONFIG_UPDATES 2u
+#endif
+#ifndef CSMP_FREERTOS_CONFIG_UPDATE_MAX
+#define CSMP_FREERTOS_CONFIG_UPDATE_MAX 256u
+#endif
+
 /* Multicast groups the agent may have joined at once (left on restart). */
 #ifndef CSMP_FREERTOS_GROUPS
 #define CSMP_FREERTOS_GROUPS 8u

@@ -1,13 +1,18 @@
 /*
- * The agent task's one queue. Datagrams, timer expiries and host events
- * arrive from other tasks and wait here, in order, until the agent task
- * turns each into one call of the agent.
+ * The agent task's one queue. Datagrams, timer expiries, host events and
+ * configuration updates arrive from other tasks and wait here, in order,
+ * until the agent task turns each into one call of the agent.
  *
  * The queue is sized so a post can never find it full: at most RX_SLOTS
  * datagrams (a datagram needs a free rx slot before it is queued), one
- * expiry per timer (a bit per timer says one is queued) and HOST_EVENTS host
- * events (counted) can wait at once. So no producer ever blocks and no
- * expiry is ever lost.
+ * expiry per timer (a bit per timer says one is queued), HOST_EVENTS host
+ * events (counted) and CONFIG_UPDATES configuration updates (each needs a
+ * free text slot, like a datagram) can wait at once. So no producer ever
+ * blocks and no expiry is ever lost.
+ *
+ * Payloads (datagrams, configuration text) are copied into static slots
+ * by the posting task and only their index travels in the queue, so a queue
+ * item stays small and nothing is allocated.
  */
 #include <string.h>
 
@@ -17,7 +22,17 @@
 
 #include "internal.h"
 
-#define INBOX_LENGTH (CSMP_FREERTOS_RX_SLOTS + CSMP_PAL_TIMER_COUNT + CSMP_FREERTOS_HOST_EVENTS)
+/* Slot indices travel as uint8_t. */
+#if CSMP_FREERTOS_RX_SLOTS < 1 || CSMP_FREERTOS_RX_SLOTS > 255
+#error "CSMP_FREERTOS_RX_SLOTS must be 1..255"
+#endif
+#if CSMP_FREERTOS_CONFIG_UPDATES < 1 || CSMP_FREERTOS_CONFIG_UPDATES > 255
+#error "CSMP_FREERTOS_CONFIG_UPDATES must be 1..255"
+#endif
+
+#define INBOX_LENGTH                                                                   \
+    (CSMP_FREERTOS_RX_SLOTS + CSMP_PAL_TIMER_COUNT + CSMP_FREERTOS_HOST_EVENTS        \
+     + CSMP_FREERTOS_CONFIG_UPDATES)
 
 static StaticQueue_t inbox_buf;
 static uint8_t inbox_storage[INBOX_LENGTH * sizeof(inbox_event_t)];
@@ -38,6 +53,17 @@ typedef struct rx_slot {
 } rx_slot_t;
 static rx_slot_t slots[CSMP_FREERTOS_RX_SLOTS];
 
+/* Configuration texts waiting for the agent, and their free indices. */
+static StaticQueue_t free_text_buf;
+static uint8_t free_text_storage[CSMP_FREERTOS_CONFIG_UPDATES];
+static QueueHandle_t free_texts;
+
+typedef struct text_slot {
+    uint32_t len;
+    char text[CSMP_FREERTOS_CONFIG_UPDATE_MAX];
+} text_slot_t;
+static text_slot_t texts[CSMP_FREERTOS_CONFIG_UPDATES];
+
 /* Guarded by a critical section: the timer daemon and host tasks post. */
 static uint32_t timers_queued;
 static uint32_t hosts_queued;
@@ -48,9 +74,13 @@ inbox_init(void)
 {
     inbox = xQueueCreateStatic(INBOX_LENGTH, sizeof(inbox_event_t), inbox_storage, &inbox_buf);
     free_slots = xQueueCreateStatic(CSMP_FREERTOS_RX_SLOTS, 1, free_storage, &free_buf);
-    configASSERT(inbox && free_slots);
+    free_texts = xQueueCreateStatic(CSMP_FREERTOS_CONFIG_UPDATES, 1, free_text_storage,
+                                    &free_text_buf);
+    configASSERT(inbox && free_slots && free_texts);
     for (uint8_t i = 0; i < CSMP_FREERTOS_RX_SLOTS; i++)
         (void)xQueueSend(free_slots, &i, 0);
+    for (uint8_t i = 0; i < CSMP_FREERTOS_CONFIG_UPDATES; i++)
+        (void)xQueueSend(free_texts, &i, 0);
 }
 
 bool
@@ -113,6 +143,25 @@ inbox_post_host(int32_t code, int32_t tlv)
 }
 
 bool
+inbox_post_config(const char *text, uint32_t len)
+{
+    inbox_event_t ev = { .kind = INBOX_CONFIG };
+    bool newline = len > 0 && text[len - 1] != '\n';
+
+    if (len == 0 || len + newline > CSMP_FREERTOS_CONFIG_UPDATE_MAX
+        || xQueueReceive(free_texts, &ev.index, 0) != pdPASS)
+        return false;
+    /* The slot is this task's alone until it is queued. */
+    text_slot_t *t = &texts[ev.index];
+    memcpy(t->text, text, len);
+    if (newline)
+        t->text[len++] = '\n';
+    t->len = len;
+    (void)xQueueSend(inbox, &ev, 0); /* room guaranteed, see above */
+    return true;
+}
+
+bool
 inbox_wait(inbox_event_t *ev, TickType_t ticks)
 {
     if (xQueueReceive(inbox, ev, ticks) != pdPASS)
@@ -142,4 +191,17 @@ void
 inbox_release(uint8_t index)
 {
     (void)xQueueSend(free_slots, &index, 0);
+}
+
+const char *
+inbox_config(uint8_t index, uint32_t *len)
+{
+    *len = texts[index].len;
+    return texts[index].text;
+}
+
+void
+inbox_config_release(uint8_t index)
+{
+    (void)xQueueSend(free_texts, &index, 0);
 }

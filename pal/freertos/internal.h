@@ -3,7 +3,7 @@
  *
  * Threading: everything runs in the agent task except the entry points that
  * say otherwise (the inbox posts, called from the IP stack's task, the timer
- * daemon and any task raising host events).
+ * daemon and any task raising host events or configuration updates).
  */
 #ifndef CSMP_FREERTOS_INTERNAL_H
 #define CSMP_FREERTOS_INTERNAL_H
@@ -22,11 +22,11 @@
 
 /* ---- inbox.c: the agent task's one queue ------------------------------------------- */
 
-typedef enum { INBOX_DATAGRAM = 1, INBOX_TIMER, INBOX_HOST } inbox_kind_t;
+typedef enum { INBOX_DATAGRAM = 1, INBOX_TIMER, INBOX_HOST, INBOX_CONFIG } inbox_kind_t;
 
 typedef struct inbox_event {
     uint8_t kind;  /* inbox_kind_t */
-    uint8_t index; /* INBOX_DATAGRAM: rx slot; INBOX_TIMER: timer id */
+    uint8_t index; /* INBOX_DATAGRAM: rx slot; INBOX_TIMER: timer id; INBOX_CONFIG: text slot */
     int32_t code;  /* INBOX_HOST: event code and related TLV */
     int32_t tlv;
 } inbox_event_t;
@@ -49,11 +49,20 @@ bool inbox_post_datagram(const uint8_t *data, uint32_t len, const uint8_t src[16
 void inbox_post_timer(int id);
 /* Queues a host event; false when HOST_EVENTS are waiting already. Any task. */
 bool inbox_post_host(int32_t code, int32_t tlv);
+/* Copies len bytes of configuration text into a free text slot, with a '\n'
+ * added when the text does not end with one (the agent appends each update
+ * to its configuration text), and queues it. False when every slot is taken
+ * or the text (with that '\n') is empty or over CONFIG_UPDATE_MAX; the
+ * caller checks the sizes first to say which. Any task. */
+bool inbox_post_config(const char *text, uint32_t len);
 /* Waits up to ticks for the next event. Agent task. */
 bool inbox_wait(inbox_event_t *ev, TickType_t ticks);
 /* The datagram in rx slot index, and its release once delivered. */
 void inbox_datagram(uint8_t index, inbox_datagram_t *out);
 void inbox_release(uint8_t index);
+/* The configuration text in text slot index, and its release once applied. */
+const char *inbox_config(uint8_t index, uint32_t *len);
+void inbox_config_release(uint8_t index);
 
 /* ---- timers.c --------------------------------------------------------------------- */
 

@@ -5,10 +5,13 @@
 // Same configuration text and prepared state directory (slot-0.bin = the
 // 6.8 sample image) as the other hosts.
 //
-// The simulator has no channel for host events or configuration updates yet
-// (its main.c takes no event file; a board raises host events through
-// csmp_freertos_host_event() and has no configuration update call), so
-// raiseEvent() and updateConfig() reject with a message saying so.
+// Host events and configuration updates go in as on the WAMR host, a line in
+// the --event-file and a signal, but the signal is SIGUSR2: the kernel's
+// POSIX port keeps SIGUSR1 (pal/freertos/sim/events.c). The simulator hands
+// each line to the PAL (csmp_freertos_host_event,
+// csmp_freertos_config_update) and the agent task logs the outcome, with
+// source "pal".
+import { join } from "node:path";
 import { FREERTOS_SIM } from "../support/c-host.ts";
 import type { DeviceFactory, DeviceSetup } from "./device.ts";
 import { ProcessDevice } from "./process-device.ts";
@@ -27,21 +30,14 @@ const STARTED = / pal: agent started$/gm;
 
 class FreertosDevice extends ProcessDevice {
   readonly hostName = "FreeRTOS simulator (POSIX port)";
+  protected readonly events = { path: join(this.setup.root, "events"), signal: "SIGUSR2", source: "pal" } as const;
 
   constructor(setup: DeviceSetup, private readonly o: FreertosDeviceOptions) {
     super(setup, STARTED, o.startTimeoutMs ?? 15_000, STOP_GRACE_MS);
   }
 
   protected command() {
-    return { binary: this.o.binary ?? FREERTOS_SIM, args: this.commonArgs(AGENT_WASM) };
-  }
-
-  raiseEvent(code: number): Promise<void> {
-    return Promise.reject(new Error(`${this.hostName}: no host event channel (event ${code}); see freertos-device.ts`));
-  }
-
-  updateConfig(): Promise<void> {
-    return Promise.reject(new Error(`${this.hostName}: no configuration update channel; see freertos-device.ts`));
+    return { binary: this.o.binary ?? FREERTOS_SIM, args: [...this.commonArgs(AGENT_WASM), "--event-file", this.events.path] };
   }
 }
 

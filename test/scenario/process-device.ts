@@ -2,10 +2,13 @@
 // simulator): started with the scenario's configuration file, bound to
 // [::1], trusting the system clock (the NMS signs with it). A restart is
 // what a power cycle is to such a host: SIGTERM, then a new process over the
-// same state directory and port. Subclasses say which binary, with which
-// arguments, and how host events and configuration updates get in.
+// same state directory and port. Host events and configuration updates go
+// in the C hosts' way: a line appended to the host's --event-file, then a
+// signal (pal/common/event_file.c); the host logs each outcome as
+// "host event N raised" / "configuration update LINE applied". Subclasses
+// say which binary, with which arguments, which signal and log source.
 import { spawn, type ChildProcess } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { appendFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT, stopProcess } from "../support/c-host.ts";
 import type { DeviceHandle, DeviceSetup } from "./device.ts";
@@ -48,6 +51,9 @@ export abstract class ProcessDevice implements ProcessDeviceHandle {
 
   /** The program, its arguments and extra environment for the next start. */
   protected abstract command(): { binary: string; args: string[]; env?: Record<string, string> };
+
+  /** The host's --event-file, the signal that makes it take the file, and the log source of the outcome lines. */
+  protected abstract readonly events: { path: string; signal: NodeJS.Signals; source: string };
 
   /** The arguments every C host takes the same way. */
   protected commonArgs(module: string): string[] {
@@ -115,6 +121,29 @@ export abstract class ProcessDevice implements ProcessDeviceHandle {
     await this.start();
   }
 
-  abstract raiseEvent(code: number, relatedTlv: number): Promise<void>;
-  abstract updateConfig(lines: string): Promise<void>;
+  /** A line in the event file, then the signal; resolves once the log shows `handled`, rejects unless it also shows `applied`. */
+  private async signalLine(line: string, handled: string, applied: string): Promise<void> {
+    if (!this.proc) throw new Error(`${this.hostName} is not running`);
+    const seen = this.stderr.length;
+    appendFileSync(this.events.path, `${line}\n`);
+    this.proc.kill(this.events.signal);
+    const end = Date.now() + 5_000;
+    while (!this.stderr.slice(seen).includes(handled)) {
+      if (Date.now() > end || !this.proc) throw new Error(`"${line}" not handled within 5 s:\n${this.log()}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    if (!this.stderr.slice(seen).includes(applied)) throw new Error(`the agent refused "${line}":\n${this.log()}`);
+  }
+
+  raiseEvent(code: number, relatedTlv: number): Promise<void> {
+    const at = `${this.events.source}: host event ${code}`;
+    return this.signalLine(`${code} ${relatedTlv}`, at, `${at} raised`);
+  }
+
+  async updateConfig(lines: string): Promise<void> {
+    for (const line of lines.split("\n").filter((l) => l !== "")) {
+      const at = `${this.events.source}: configuration update ${line}`;
+      await this.signalLine(line, at, `${at} applied`);
+    }
+  }
 }

@@ -1,8 +1,8 @@
 // The scenario's device as a csmp-agent process (the POSIX WAMR host, pal/;
 // the process lifecycle is process-device.ts's). Host events and
 // configuration updates go in the host's way: a line in the --event-file,
-// then SIGUSR1 (pal/posix/events.c).
-import { appendFileSync } from "node:fs";
+// then SIGUSR1 (pal/posix/events.c); the host logs the outcome with source
+// "events".
 import { join, resolve } from "node:path";
 import { CSMP_AGENT, ROOT } from "../support/c-host.ts";
 import type { DeviceFactory, DeviceHandle, DeviceSetup } from "./device.ts";
@@ -25,39 +25,14 @@ const STOP_GRACE_MS = 10_000;
 
 class WamrDevice extends ProcessDevice {
   readonly hostName = "WAMR POSIX host";
-  private readonly eventPath: string;
+  protected readonly events = { path: join(this.setup.root, "events"), signal: "SIGUSR1", source: "events" } as const;
 
   constructor(setup: DeviceSetup, private readonly o: WamrDeviceOptions) {
     super(setup, / host: agent started$/gm, o.startTimeoutMs ?? 10_000, STOP_GRACE_MS);
-    this.eventPath = join(setup.root, "events");
   }
 
   protected command() {
-    return { binary: this.o.binary ?? CSMP_AGENT, args: [...this.commonArgs(AGENT_WASM), "--event-file", this.eventPath], env: this.o.env };
-  }
-
-  /** The host's way (pal/posix/events.c): a line in the event file, then SIGUSR1; resolves once it was handled. */
-  private async signalLine(line: string, handled: string, applied: string): Promise<void> {
-    if (!this.proc) throw new Error("csmp-agent is not running");
-    const seen = this.stderr.length;
-    appendFileSync(this.eventPath, `${line}\n`);
-    this.proc.kill("SIGUSR1");
-    const end = Date.now() + 5_000;
-    while (!this.stderr.slice(seen).includes(handled)) {
-      if (Date.now() > end || !this.proc) throw new Error(`"${line}" not handled within 5 s:\n${this.log()}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    if (!this.stderr.slice(seen).includes(applied)) throw new Error(`the agent refused "${line}":\n${this.log()}`);
-  }
-
-  raiseEvent(code: number, relatedTlv: number): Promise<void> {
-    return this.signalLine(`${code} ${relatedTlv}`, `events: host event ${code}`, `events: host event ${code} raised`);
-  }
-
-  async updateConfig(lines: string): Promise<void> {
-    for (const line of lines.split("\n").filter((l) => l !== "")) {
-      await this.signalLine(line, `events: configuration update ${line}`, `events: configuration update ${line} applied`);
-    }
+    return { binary: this.o.binary ?? CSMP_AGENT, args: [...this.commonArgs(AGENT_WASM), "--event-file", this.events.path], env: this.o.env };
   }
 }
 

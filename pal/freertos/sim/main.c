@@ -5,7 +5,13 @@
  * code a board runs, only the vendor hooks (this directory) differ.
  *
  *   csmp-agent-freertos --config FILE [--module FILE] [--bind ADDR]
- *                       [--port N] [--state DIR] [--trust-system-time]
+ *                       [--port N] [--state DIR] [--event-file FILE]
+ *                       [--trust-system-time]
+ *
+ * --event-file FILE: on SIGUSR2 the lines of FILE are taken and handed to
+ * the agent, `CODE [RELATED_TLV]` as a host event, `key=value` as a
+ * configuration update: the POSIX host's option, on another signal
+ * (events.c says why).
  *
  * --trust-system-time starts with the system clock as a trusted RTC (a board
  * whose RTC was set at the factory), as the POSIX host's option of that
@@ -36,7 +42,7 @@ static void
 usage(void)
 {
     fprintf(stderr, "usage: csmp-agent-freertos --config FILE [--module FILE] [--bind ADDR] "
-                    "[--port N] [--state DIR] [--trust-system-time]\n");
+                    "[--port N] [--state DIR] [--event-file FILE] [--trust-system-time]\n");
     exit(1);
 }
 
@@ -66,6 +72,7 @@ int
 main(int argc, char **argv)
 {
     const char *module = "build/agent.wasm", *config = NULL, *bind = "::1", *state = ".agent-state-freertos";
+    const char *events = NULL;
     long port = 61628;
     csmp_freertos_settings_t s;
 
@@ -85,6 +92,8 @@ main(int argc, char **argv)
             bind = v;
         else if (strcmp(argv[i], "--state") == 0)
             state = v;
+        else if (strcmp(argv[i], "--event-file") == 0)
+            events = v;
         else if (strcmp(argv[i], "--port") == 0) {
             char *end;
             port = strtol(v, &end, 10);
@@ -109,7 +118,7 @@ main(int argc, char **argv)
     s.priority = AGENT_PRIORITY;
     sim_log(CSMP_LOG_INFO, "sim", "FreeRTOS %s (POSIX port), agent module %s (%u bytes, read-only)",
             tskKERNEL_VERSION_NUMBER, module, (unsigned)s.wasm_size);
-    if (!csmp_freertos_start(&s))
+    if (!csmp_freertos_start(&s) || !sim_events_start(events))
         return 4;
     vTaskStartScheduler();
     return 0; /* only if the scheduler could not start */

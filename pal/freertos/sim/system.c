@@ -148,10 +148,12 @@ csmp_vendor_trng(uint8_t *buf, uint32_t len)
 void
 csmp_vendor_reboot(int32_t reason)
 {
-    /* No chip to reset: returning makes the PAL restart the agent in place,
-     * over the same state directory. */
+    /* No chip to reset: the boot loader runs as after a reset (a firmware
+     * load swaps its slot in), then returning makes the PAL restart the
+     * agent in place, over the same state directory. */
     sim_log(CSMP_LOG_INFO, "sim", "reboot (reason %d): restarting the agent in place",
             (int)reason);
+    sim_boot_loader();
 }
 
 void
