@@ -62,6 +62,26 @@ int net_receive(uint8_t *buf, size_t cap, uint8_t src[16], uint16_t *src_port,
 void net_close(void);
 /* Text form of an address into out (INET6_ADDRSTRLEN bytes). */
 const char *net_format(const uint8_t addr[16], char *out, size_t cap);
+/* The sin6_scope_id for a destination: --interface's index for link-local
+ * and small-scope multicast addresses, else 0. */
+uint32_t net_scope_for(const uint8_t addr[16]);
+
+/* ---- ping.c: pal.ping, an ICMPv6 echo test run by the event loop ---------------- */
+typedef struct ping_result {
+    int32_t sent, received;                     /* echo requests, distinct replies */
+    int32_t min_ms, mean_ms, max_ms, stdev_ms;  /* all 0 when nothing came back */
+} ping_result_t;
+/* The running test's socket, for ppoll; -1 when none runs. */
+int ping_fd(void);
+/* When the test next needs the loop (a send, or its end), monotonic ms; -1 idle. */
+int64_t ping_next_deadline(void);
+/* Reads the replies waiting on ping_fd() (call right after ppoll: the RTT
+ * ends when the reply is read). */
+void ping_receive(void);
+/* Sends what is due; true once, with *result filled, when the test is over. */
+bool ping_run(ping_result_t *result);
+/* Drops a running test (the agent that asked for it is gone). */
+void ping_cancel(void);
 
 /* ---- files.c: power-cut-safe file replacement ----------------------------------- */
 /* Writes path.tmp, fsyncs it, renames it over path, fsyncs the directory.

@@ -1,11 +1,12 @@
 /*
  * csmp-agent: the OpenCSMP agent (agent.wasm) under WAMR's fast interpreter
  * on Linux. Loads and checks the module, hands it its configuration, then
- * runs the event loop: datagrams, timer expiries and what the platform
- * signals (SIGUSR1 with --event-file: host events and configuration lines,
- * events.c) become calls of the agent's entry points, one at a time, each run
- * to completion. --replay FILE instead feeds datagrams from a file and exits
- * (replay.c; the bench uses it).
+ * runs the event loop: datagrams, timer expiries, the end of a ping test
+ * (ping.c) and what the platform signals (SIGUSR1 with --event-file: host
+ * events and configuration lines, events.c) become calls of the agent's
+ * entry points, one at a time, each run to completion. --replay FILE
+ * instead feeds datagrams from a file and exits (replay.c; the bench uses
+ * it).
  *
  * A fatal, a reboot or a trap ends the agent's call; the host then starts a
  * fresh instance over the same state directory, as a device's watchdog or
@@ -128,6 +129,7 @@ read_module(const char *path, uint32_t *size)
 static void
 shutdown_and_exit(int code)
 {
+    ping_cancel();
     csmp_agent_deinstantiate();
     csmp_agent_unload();
     csmp_agent_runtime_destroy();
@@ -207,6 +209,8 @@ restart(void)
             break;
     }
     count_restart();
+    /* The new instance never asked for it: no agent_ping_done for it. */
+    ping_cancel();
     agent_instance_end();
     boot();
 }
@@ -238,6 +242,17 @@ deliver_timers(void)
         sigprocmask(SIG_SETMASK, &run_mask, NULL);
         after_call(csmp_agent_timer(id));
     }
+}
+
+/* Sends the ping test's due echoes; hands the agent the result once it is over. */
+static void
+deliver_ping(void)
+{
+    ping_result_t p;
+    if (stop_signal || !ping_run(&p))
+        return;
+    sigprocmask(SIG_SETMASK, &run_mask, NULL);
+    after_call(csmp_agent_ping_done(p.sent, p.received, p.min_ms, p.mean_ms, p.max_ms, p.stdev_ms));
 }
 
 static void
@@ -376,11 +391,14 @@ event_loop(void)
         if (events_signalled)
             take_host_events();
         deliver_timers();
+        deliver_ping();
         if (stop_signal)
             break;
 
         struct timespec wait, *timeout = NULL;
-        int64_t next = timers_next_deadline();
+        int64_t next = timers_next_deadline(), ping_next = ping_next_deadline();
+        if (ping_next >= 0 && (next < 0 || ping_next < next))
+            next = ping_next;
         if (next >= 0) {
             int64_t ms = next - clock_now_ms();
             if (ms < 0)
@@ -389,15 +407,21 @@ event_loop(void)
             wait.tv_nsec = (long)(ms % 1000) * 1000000L;
             timeout = &wait;
         }
-        struct pollfd pfd = { .fd = net_fd(), .events = POLLIN, .revents = 0 };
-        int n = ppoll(&pfd, 1, timeout, &run_mask);
+        /* A negative fd (no ping test running) is skipped by ppoll. */
+        struct pollfd pfd[2] = { { .fd = net_fd(), .events = POLLIN },
+                                 { .fd = ping_fd(), .events = POLLIN } };
+        int n = ppoll(pfd, 2, timeout, &run_mask);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
             host_log(LOG_ERROR, "host", "ppoll: %s", strerror(errno));
             shutdown_and_exit(EXIT_HOST);
         }
-        if (n > 0 && (pfd.revents & POLLIN))
+        /* Echo replies first: their RTT ends when they are read. POLLERR
+         * too: reading takes a queued ICMPv6 error off the socket. */
+        if (n > 0 && pfd[1].revents)
+            ping_receive();
+        if (n > 0 && (pfd[0].revents & POLLIN))
             deliver_datagrams();
     }
 }

@@ -191,8 +191,8 @@ is_unspecified(const uint8_t a[16])
 }
 
 /* Link-local and interface-local destinations need an interface. */
-static uint32_t
-scope_for(const uint8_t a[16])
+uint32_t
+net_scope_for(const uint8_t a[16])
 {
     bool link_local = a[0] == 0xfe && (a[1] & 0xc0) == 0x80;
     bool mcast_small_scope = a[0] == 0xff && (a[1] & 0x0f) <= 2;
@@ -220,7 +220,7 @@ csmp_pal_udp_send(const uint8_t addr[16], int32_t port, const uint8_t *data,
     to.sin6_family = AF_INET6;
     to.sin6_port = htons((uint16_t)port);
     memcpy(&to.sin6_addr, addr, 16);
-    to.sin6_scope_id = scope_for(addr);
+    to.sin6_scope_id = net_scope_for(addr);
     if (sendto(sock, data, (size_t)len, 0, (struct sockaddr *)&to, sizeof to) < 0) {
         host_log(LOG_WARN, "net", "send to [%s]:%d failed: %s",
                  net_format(addr, text, sizeof text), (int)port, strerror(errno));

@@ -33,10 +33,11 @@ enum {
     EX_EVENT,
     EX_CONFIG_TAIL,
     EX_CONFIG_UPDATE,
+    EX_PING_DONE,
     EX_COUNT
 };
 
-/* Optional exports (host events, configuration updates) may be missing, as
+/* Optional exports (host events, configuration updates, ping results) may be missing, as
  * in a probe module that tests only the PAL: calling one then fails with
  * CSMP_AGENT_ERROR instead of refusing the module. */
 static const struct {
@@ -56,6 +57,7 @@ static const struct {
     [EX_EVENT] = { "agent_event", "ii", "i", true },
     [EX_CONFIG_TAIL] = { "agent_config_tail", "", "i", true },
     [EX_CONFIG_UPDATE] = { "agent_config_update", "i", "i", true },
+    [EX_PING_DONE] = { "agent_ping_done", "iiiiii", "", true },
 };
 
 static wasm_function_inst_t exports[EX_COUNT];
@@ -477,6 +479,15 @@ csmp_agent_event(int32_t code, int32_t related_tlv, int32_t *result)
     if (r == CSMP_AGENT_OK)
         *result = (int32_t)argv[0];
     return r;
+}
+
+csmp_agent_result_t
+csmp_agent_ping_done(int32_t sent, int32_t received, int32_t min_ms, int32_t mean_ms,
+                     int32_t max_ms, int32_t stdev_ms)
+{
+    uint32_t argv[6] = { (uint32_t)sent, (uint32_t)received, (uint32_t)min_ms,
+                         (uint32_t)mean_ms, (uint32_t)max_ms, (uint32_t)stdev_ms };
+    return call(EX_PING_DONE, 6, argv);
 }
 
 csmp_agent_result_t

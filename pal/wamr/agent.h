@@ -69,6 +69,11 @@ csmp_agent_result_t csmp_agent_timer(int32_t id);
 csmp_agent_result_t csmp_agent_event(int32_t code, int32_t related_tlv,
                                      int32_t *result);
 
+/* The ping test pal.ping started is over: echoes sent and answered, round
+ * trip times in ms (0 when nothing came back), through agent_ping_done. */
+csmp_agent_result_t csmp_agent_ping_done(int32_t sent, int32_t received, int32_t min_ms,
+                                         int32_t mean_ms, int32_t max_ms, int32_t stdev_ms);
+
 /* Applies len bytes of configuration lines (docs/device-config.md; later
  * lines override earlier ones) through agent_config_update; *result is its
  * answer: 0, negative (the agent logs why), -3 when the configuration buffer
