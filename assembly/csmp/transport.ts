@@ -86,7 +86,7 @@ export function onDatagram(len: i32, srcPort: i32, dstPort: i32): void {
     if (seen == DEDUP_DROP) return;
     if (seen >= 0) {
       // A retransmission: the same answer again, nothing processed twice.
-      const p = pal_udp_send(addrBuf, peerPort, dedupAnswer(addrBuf, srcPort, coapMid), seen);
+      const p = pal_udp_send(addrBuf, peerPort, dedupAnswer(), seen);
       if (p < 0) log(LOG_WARN, A("udp send failed"));
       return;
     }
