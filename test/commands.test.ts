@@ -261,6 +261,13 @@ describe("platform TLVs and network tests", () => {
     await exchange(world, device, postTo(signed(world, [{ type: "PingRequest", value: { dest: "2001:db8::51", count: 2 } }])));
     await settle(10_000);
     expect(posts.flatMap((p) => p.tlvs).find((t) => t.type === 31)!.value).toMatchObject({ sent: 2 });
+    // Neither count nor delay: 5 echoes, 1 s apart.
+    posts = [];
+    const t0 = world.clock.nowMs();
+    await exchange(world, device, postTo(signed(world, [{ type: "PingRequest", value: { dest: "2001:db8::50" } }])));
+    await settle(10_000);
+    expect(posts.flatMap((p) => p.tlvs).find((t) => t.type === 31)!.value).toMatchObject({ sent: 5, received: 5 });
+    expect(posts[0].at - t0).toBeGreaterThanOrEqual(4_000);
   });
 
   it("NetworkRole and vendor TLVs go to the platform; NetworkRole is kept and served", async () => {

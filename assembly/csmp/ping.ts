@@ -16,7 +16,8 @@ const MAX_COUNT: u32 = 20;
 /** Starts the ping a PingRequest asks for. */
 export function onPingRequest(r: PingRequest): void {
   if (!r.hasDest || !ipv6Parse(r.destPtr, r.destLen, dest)) { log(LOG_WARN, A("PingRequest without a usable IPv6 destination")); return; }
-  const count = r.hasCount && r.count > 0 ? min(r.count, MAX_COUNT) : 4;
+  // Without count or delay, Cisco's schema defaults: 5 echoes 1 s apart.
+  const count = r.hasCount && r.count > 0 ? min(r.count, MAX_COUNT) : 5;
   const delay = r.hasDelay && r.delay > 0 ? r.delay : 1;
   if (pal_ping(dest, <i32>count, <i32>(delay * 1000)) < 0) log(LOG_WARN, A("ping could not be started"));
 }
