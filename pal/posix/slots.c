@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "boot_map.h"
 #include "host.h"
 
 /* Leaves room in a PATH_MAX buffer for "/slot-N.bin" and "/boot.json.tmp". */
@@ -34,65 +35,6 @@ static void
 boot_path(char *out, size_t cap)
 {
     snprintf(out, cap, "%s/boot.json", dir);
-}
-
-static const char *
-skip_space(const char *p)
-{
-    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
-        p++;
-    return p;
-}
-
-/* The value after "name": in a flat JSON object, or NULL. Enough for the
- * two-field object we (and the Node host) write. */
-static const char *
-field(const char *text, const char *name)
-{
-    char quoted[16];
-    snprintf(quoted, sizeof quoted, "\"%s\"", name);
-    const char *p = strstr(text, quoted);
-    if (!p)
-        return NULL;
-    p = skip_space(p + strlen(quoted));
-    return *p == ':' ? skip_space(p + 1) : NULL;
-}
-
-static bool
-parse_boot(const char *text, int *next, int map[])
-{
-    const char *p = field(text, "next");
-    char *end;
-    bool seen[SLOTS_MAX] = { false };
-
-    *next = 0;
-    if (p && strncmp(p, "null", 4) != 0) {
-        long v = strtol(p, &end, 10);
-        if (end == p || v < 1 || v >= slot_count)
-            return false;
-        *next = (int)v;
-    }
-    p = field(text, "map");
-    if (!p) {
-        for (int i = 0; i < slot_count; i++)
-            map[i] = i;
-        return true;
-    }
-    if (*p++ != '[')
-        return false;
-    for (int i = 0; i < slot_count; i++) {
-        p = skip_space(p);
-        long v = strtol(p, &end, 10);
-        if (end == p || v < 0 || v >= slot_count || seen[v])
-            return false;
-        seen[v] = true;
-        map[i] = (int)v;
-        p = skip_space(end);
-        if (*p != (i + 1 < slot_count ? ',' : ']'))
-            return false;
-        p++;
-    }
-    return true;
 }
 
 static bool
@@ -116,7 +58,7 @@ load_boot(void)
     n = fread(text, 1, sizeof text - 1, f);
     fclose(f);
     text[n] = '\0';
-    if (!parse_boot(text, &boot_next, boot_map)) {
+    if (!boot_map_parse(text, slot_count, &boot_next, boot_map)) {
         host_log(LOG_ERROR, "slots", "%s: does not match the configured %d slots: %s",
                  path, slot_count, text);
         return false;
@@ -131,11 +73,7 @@ save_boot(int next, const int map[])
     int n;
 
     boot_path(path, sizeof path);
-    n = next ? snprintf(text, sizeof text, "{\"next\":%d,\"map\":[", next)
-             : snprintf(text, sizeof text, "{\"next\":null,\"map\":[");
-    for (int i = 0; i < slot_count; i++)
-        n += snprintf(text + n, sizeof text - (size_t)n, "%s%d", i ? "," : "", map[i]);
-    n += snprintf(text + n, sizeof text - (size_t)n, "]}\n");
+    n = boot_map_format(text, sizeof text, slot_count, next, map);
     int rc = files_write_atomic(path, (const uint8_t *)text, (size_t)n);
     if (rc < 0) {
         host_log(LOG_WARN, "slots", "write %s: %s", path, strerror(-rc));

@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "boot_map.h"
 #include "sim.h"
 
 #define SLOT_COUNT 3
@@ -42,74 +43,11 @@ boot_path(char *path)
     snprintf(path, PATH_MAX, "%s/boot.json", sim_state_dir());
 }
 
-static const char *
-skip_space(const char *p)
-{
-    while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
-        p++;
-    return p;
-}
-
-/* Where the value of "key" starts in the flat JSON object text, or NULL.
- * Enough for the two-field object the three hosts write. */
-static const char *
-value_of(const char *text, const char *key)
-{
-    char quoted[16];
-    snprintf(quoted, sizeof quoted, "\"%s\"", key);
-    const char *p = strstr(text, quoted);
-    if (!p)
-        return NULL;
-    p = skip_space(p + strlen(quoted));
-    return *p == ':' ? skip_space(p + 1) : NULL;
-}
-
-/* next (null or absent: 0) and map (absent: identity); false when either
- * does not describe SLOT_COUNT slots. */
-static bool
-parse_boot(const char *text, int *next, int map[SLOT_COUNT])
-{
-    bool taken[SLOT_COUNT] = { false };
-    const char *p = value_of(text, "next");
-    char *end;
-
-    *next = 0;
-    if (p && strncmp(p, "null", 4) != 0) {
-        long slot = strtol(p, &end, 10);
-        if (end == p || slot < 1 || slot >= SLOT_COUNT)
-            return false;
-        *next = (int)slot;
-    }
-    for (int i = 0; i < SLOT_COUNT; i++)
-        map[i] = i;
-    p = value_of(text, "map");
-    if (!p)
-        return true;
-    if (*p != '[')
-        return false;
-    for (int i = 0; i < SLOT_COUNT; i++) {
-        const char *digits = skip_space(p + 1);
-        long part = strtol(digits, &end, 10);
-        if (end == digits || part < 0 || part >= SLOT_COUNT || taken[part])
-            return false;
-        taken[part] = true;
-        map[i] = (int)part;
-        p = skip_space(end);
-        if (*p != (i + 1 < SLOT_COUNT ? ',' : ']'))
-            return false;
-    }
-    return true;
-}
-
 static int32_t
 save_boot(int next, const int map[SLOT_COUNT])
 {
-    char path[PATH_MAX], text[64];
-    int n = next ? snprintf(text, sizeof text, "{\"next\":%d,\"map\":[", next)
-                 : snprintf(text, sizeof text, "{\"next\":null,\"map\":[");
-    for (int i = 0; i < SLOT_COUNT; i++)
-        n += snprintf(text + n, sizeof text - (size_t)n, "%s%d", i ? "," : "", map[i]);
-    n += snprintf(text + n, sizeof text - (size_t)n, "]}\n");
+    char path[PATH_MAX], text[BOOT_MAP_TEXT_MAX];
+    int n = boot_map_format(text, sizeof text, SLOT_COUNT, next, map);
     boot_path(path);
     int32_t rc = sim_replace_file(sim_state_dir(), path, (const uint8_t *)text, (uint32_t)n);
     if (rc == 0) {
@@ -140,7 +78,7 @@ sim_slots_open(void)
         }
     }
     text[n] = '\0';
-    if (!parse_boot(text, &boot_next, boot_map)) {
+    if (!boot_map_parse(text, SLOT_COUNT, &boot_next, boot_map)) {
         sim_log(CSMP_LOG_ERROR, "slots", "%s: does not match the simulator's %d slots: %s", path,
                 SLOT_COUNT, text);
         return false;
