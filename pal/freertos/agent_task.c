@@ -2,9 +2,9 @@
  * The one agent task: starts WAMR over its static pool, loads agent.wasm
  * (from flash, never written), then turns each inbox event into one call
  * of the agent, run to completion. Other tasks reach the agent only through
- * the inbox (csmp_freertos_host_event, csmp_freertos_config_update, the IP
- * stack's receive callback, the timer daemon): WAMR is never entered from
- * any task but this one.
+ * the inbox (csmp_freertos_host_event, csmp_freertos_config_update,
+ * csmp_freertos_ping_done, the IP stack's receive callback, the timer
+ * daemon): WAMR is never entered from any task but this one.
  *
  * A fatal, a reboot the board did not carry out, or a trap ends the agent's
  * call; the task then starts a fresh instance over the same storage, as a
@@ -76,6 +76,7 @@ boot(void)
     int32_t init_rc = 0;
     csmp_agent_result_t r;
 
+    ping_new_instance(); /* before the agent can ask for a test */
     if (!csmp_agent_instantiate(&instance_settings))
         halt("instantiate", csmp_agent_error());
     r = csmp_agent_start(settings.config, settings.config_len, &init_rc);
@@ -190,6 +191,16 @@ deliver_config_update(uint8_t slot)
     after_call(r);              /* logs an error, or restarts a stopped agent */
 }
 
+/* The ping test is over: its result, if this instance asked for it. */
+static void
+deliver_ping(void)
+{
+    ping_result_t p;
+    if (ping_take(&p))
+        after_call(csmp_agent_ping_done(p.sent, p.received, p.min_ms, p.mean_ms, p.max_ms,
+                                        p.stdev_ms));
+}
+
 static void
 agent_task(void *arg)
 {
@@ -235,6 +246,9 @@ agent_task(void *arg)
                 break;
             case INBOX_CONFIG:
                 deliver_config_update(ev.index);
+                break;
+            case INBOX_PING:
+                deliver_ping();
                 break;
             default:
                 break;

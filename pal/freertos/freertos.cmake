@@ -93,6 +93,7 @@ add_library(csmp_pal_freertos STATIC
   ${CSMP_FREERTOS_DIR}/crypto.c
   ${CSMP_FREERTOS_DIR}/log.c
   ${CSMP_FREERTOS_DIR}/reset.c
+  ${CSMP_FREERTOS_DIR}/ping.c
   ${CSMP_FREERTOS_DIR}/platform_tlv.c
   # Shared with the POSIX host: mbedTLS crypto, record keys, restarts.
   ${CSMP_PAL_DIR}/common/crypto_mbedtls.c

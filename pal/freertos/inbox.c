@@ -1,14 +1,16 @@
 /*
- * The agent task's one queue. Datagrams, timer expiries, host events and
- * configuration updates arrive from other tasks and wait here, in order,
- * until the agent task turns each into one call of the agent.
+ * The agent task's one queue. Datagrams, timer expiries, host events,
+ * configuration updates and the end of a ping test arrive from other tasks
+ * and wait here, in order, until the agent task turns each into one call of
+ * the agent.
  *
  * The queue is sized so a post can never find it full: at most RX_SLOTS
  * datagrams (a datagram needs a free rx slot before it is queued), one
  * expiry per timer (a bit per timer says one is queued), HOST_EVENTS host
- * events (counted) and CONFIG_UPDATES configuration updates (each needs a
- * free text slot, like a datagram) can wait at once. So no producer ever
- * blocks and no expiry is ever lost.
+ * events (counted), CONFIG_UPDATES configuration updates (each needs a
+ * free text slot, like a datagram) and one ping result (ping.c refuses a new
+ * test until the agent task has taken the last one's) can wait at once. So
+ * no producer ever blocks and no expiry is ever lost.
  *
  * Payloads (datagrams, configuration text) are copied into static slots
  * by the posting task and only their index travels in the queue, so a queue
@@ -32,7 +34,7 @@
 
 #define INBOX_LENGTH                                                                   \
     (CSMP_FREERTOS_RX_SLOTS + CSMP_PAL_TIMER_COUNT + CSMP_FREERTOS_HOST_EVENTS        \
-     + CSMP_FREERTOS_CONFIG_UPDATES)
+     + CSMP_FREERTOS_CONFIG_UPDATES + 1 /* ping result */)
 
 static StaticQueue_t inbox_buf;
 static uint8_t inbox_storage[INBOX_LENGTH * sizeof(inbox_event_t)];
@@ -159,6 +161,13 @@ inbox_post_config(const char *text, uint32_t len)
     t->len = len;
     (void)xQueueSend(inbox, &ev, 0); /* room guaranteed, see above */
     return true;
+}
+
+void
+inbox_post_ping(void)
+{
+    inbox_event_t ev = { .kind = INBOX_PING };
+    (void)xQueueSend(inbox, &ev, 0); /* room kept, see above */
 }
 
 bool

@@ -3,7 +3,8 @@
  *
  * Threading: everything runs in the agent task except the entry points that
  * say otherwise (the inbox posts, called from the IP stack's task, the timer
- * daemon and any task raising host events or configuration updates).
+ * daemon and any task raising host events, configuration updates or the end
+ * of a ping test).
  */
 #ifndef CSMP_FREERTOS_INTERNAL_H
 #define CSMP_FREERTOS_INTERNAL_H
@@ -22,7 +23,7 @@
 
 /* ---- inbox.c: the agent task's one queue ------------------------------------------- */
 
-typedef enum { INBOX_DATAGRAM = 1, INBOX_TIMER, INBOX_HOST, INBOX_CONFIG } inbox_kind_t;
+typedef enum { INBOX_DATAGRAM = 1, INBOX_TIMER, INBOX_HOST, INBOX_CONFIG, INBOX_PING } inbox_kind_t;
 
 typedef struct inbox_event {
     uint8_t kind;  /* inbox_kind_t */
@@ -55,6 +56,9 @@ bool inbox_post_host(int32_t code, int32_t tlv);
  * or the text (with that '\n') is empty or over CONFIG_UPDATE_MAX; the
  * caller checks the sizes first to say which. Any task. */
 bool inbox_post_config(const char *text, uint32_t len);
+/* Queues the end of the ping test; its result waits in ping.c, and ping.c
+ * lets only one wait at a time, so its place in the queue is kept. Any task. */
+void inbox_post_ping(void);
 /* Waits up to ticks for the next event. Agent task. */
 bool inbox_wait(inbox_event_t *ev, TickType_t ticks);
 /* The datagram in rx slot index, and its release once delivered. */
@@ -63,6 +67,19 @@ void inbox_release(uint8_t index);
 /* The configuration text in text slot index, and its release once applied. */
 const char *inbox_config(uint8_t index, uint32_t *len);
 void inbox_config_release(uint8_t index);
+
+/* ---- ping.c: pal.ping through the board, its result back through the inbox ---------- */
+
+typedef struct ping_result {
+    int32_t sent, received, min_ms, mean_ms, max_ms, stdev_ms;
+} ping_result_t;
+
+/* A new agent instance starts: a test an earlier one started is no longer
+ * its own. Agent task, at every boot. */
+void ping_new_instance(void);
+/* On INBOX_PING: the result, true when the running instance asked for it;
+ * false (logged) when it is dropped. Agent task. */
+bool ping_take(ping_result_t *out);
 
 /* ---- timers.c --------------------------------------------------------------------- */
 

@@ -1,21 +1,13 @@
 /*
- * pal.ping and pal.host_tlv on FreeRTOS: both belong to the board's network
- * stack and firmware, so they go to vendor hooks a board may define. A board
- * that defines none can neither ping nor take vendor TLVs; NetworkRole is
- * then only logged.
+ * pal.host_tlv on FreeRTOS: NetworkRole and vendor TLVs belong to the
+ * board's mesh stack and firmware, so they go to a vendor hook a board may
+ * define. A board that defines none takes no vendor TLVs; NetworkRole is
+ * then only logged. (pal.ping, the other platform-run request, is ping.c.)
  */
 #include "internal.h"
 
-/* Board hooks (weak defaults below): start an ICMPv6 echo test whose end the
- * board reports through the agent task's ping-done event, and apply a
- * NetworkRole or vendor TLV. Same results as csmp_pal_ping / csmp_pal_host_tlv. */
-__attribute__((weak)) int32_t
-csmp_vendor_ping(const uint8_t dest[16], int32_t count, int32_t interval_ms)
-{
-    (void)dest; (void)count; (void)interval_ms;
-    return CSMP_PAL_UNSUPPORTED;
-}
-
+/* Board hook (weak default below): apply a NetworkRole or vendor TLV. Same
+ * results as csmp_pal_host_tlv. vendor_hooks.h. */
 __attribute__((weak)) int32_t
 csmp_vendor_host_tlv(int32_t type, int32_t pen, int32_t subtype, const uint8_t *value, int32_t len)
 {
@@ -26,12 +18,6 @@ csmp_vendor_host_tlv(int32_t type, int32_t pen, int32_t subtype, const uint8_t *
     }
     pal_log(CSMP_LOG_WARN, "vendor TLV e%d.%d refused: no vendor hook on this board", (int)pen, (int)subtype);
     return CSMP_PAL_UNSUPPORTED;
-}
-
-int32_t
-csmp_pal_ping(const uint8_t dest[16], int32_t count, int32_t interval_ms)
-{
-    return csmp_vendor_ping(dest, count, interval_ms);
 }
 
 int32_t

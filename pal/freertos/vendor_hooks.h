@@ -14,7 +14,10 @@
  *   of [A-Za-z0-9._-] (NUL-terminated here), slot ranges lie inside
  *   csmp_vendor_slot_size(), lengths are never negative.
  * - No hook may allocate after start-up, and none calls back into the PAL
- *   except the UDP receive callback below.
+ *   except the UDP receive callback and csmp_freertos_ping_done() (both
+ *   below).
+ * - csmp_vendor_ping and csmp_vendor_host_tlv are optional: the PAL has
+ *   weak defaults (no ping; NetworkRole logged, vendor TLVs refused).
  *
  * pal/freertos/sim/ implements these for Linux (the CI proof), and
  * pal/cortex-m/ for the QEMU MPS2 board (RAM-backed storage, no network).
@@ -54,6 +57,37 @@ int32_t csmp_vendor_udp_send(const uint8_t dst[16], uint16_t dst_port,
 
 /* Joins (join true) or leaves an IPv6 multicast group on the agent's port. */
 int32_t csmp_vendor_udp_multicast(const uint8_t group[16], bool join);
+
+/* ---- network test and platform TLVs (optional) ----------------------------------- */
+
+/*
+ * Starts an ICMPv6 echo test for a PingRequest: count echoes to dest
+ * (1..20 from the agent), interval_ms apart. Called in the agent task, only
+ * when no earlier test is running or waiting to be reported (the PAL keeps
+ * it to one at a time), so it must only hand the test to the board's
+ * network task and return: 0 when started, CSMP_PAL_UNSUPPORTED when the
+ * board cannot ping, another negative code when it cannot start one now.
+ *
+ * The network task sends the echoes and, once every reply is in or the
+ * wait after the last request is over (the simulator waits max(2 s,
+ * interval), as the POSIX host), calls csmp_freertos_ping_done()
+ * (csmp_freertos.h) exactly once, with sent (every request, a refused one
+ * included), received (distinct requests answered) and the answered
+ * round trips in ms: min, mean, max, population standard deviation, all 0
+ * when none came back. That call only queues the result; the agent task
+ * hands it to the agent, which POSTs the PingResponse.
+ *
+ * If the agent restarts while a test runs, let the test finish and report
+ * it all the same: the PAL drops the result, logged (the new instance never
+ * asked for it), and until then refuses the new instance's pings.
+ * pal/freertos/sim/ping.c is a complete example on Linux sockets.
+ */
+int32_t csmp_vendor_ping(const uint8_t dest[16], int32_t count, int32_t interval_ms);
+
+/* Applies a NetworkRole (type 141) or vendor TLV (127, with the vendor's pen
+ * and subtype); value/len is the TLV's value. 0 applied, negative refused. */
+int32_t csmp_vendor_host_tlv(int32_t type, int32_t pen, int32_t subtype,
+                             const uint8_t *value, int32_t len);
 
 /* ---- firmware slots (flash) ---------------------------------------------------- */
 

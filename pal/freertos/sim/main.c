@@ -5,8 +5,11 @@
  * code a board runs, only the vendor hooks (this directory) differ.
  *
  *   csmp-agent-freertos --config FILE [--module FILE] [--bind ADDR]
- *                       [--port N] [--state DIR] [--event-file FILE]
- *                       [--trust-system-time]
+ *                       [--interface NAME] [--port N] [--state DIR]
+ *                       [--event-file FILE] [--trust-system-time]
+ *
+ * --interface NAME: where link-local destinations go (UDP and pings), as the
+ * POSIX host's option; without it the kernel picks one, or refuses.
  *
  * --event-file FILE: on SIGUSR2 the lines of FILE are taken and handed to
  * the agent, `CODE [RELATED_TLV]` as a host event, `key=value` as a
@@ -42,7 +45,8 @@ static void
 usage(void)
 {
     fprintf(stderr, "usage: csmp-agent-freertos --config FILE [--module FILE] [--bind ADDR] "
-                    "[--port N] [--state DIR] [--event-file FILE] [--trust-system-time]\n");
+                    "[--interface NAME] [--port N] [--state DIR] [--event-file FILE] "
+                    "[--trust-system-time]\n");
     exit(1);
 }
 
@@ -72,7 +76,7 @@ int
 main(int argc, char **argv)
 {
     const char *module = "build/agent.wasm", *config = NULL, *bind = "::1", *state = ".agent-state-freertos";
-    const char *events = NULL;
+    const char *events = NULL, *ifname = NULL;
     long port = 61628;
     csmp_freertos_settings_t s;
 
@@ -90,6 +94,8 @@ main(int argc, char **argv)
             config = v;
         else if (strcmp(argv[i], "--bind") == 0)
             bind = v;
+        else if (strcmp(argv[i], "--interface") == 0)
+            ifname = v;
         else if (strcmp(argv[i], "--state") == 0)
             state = v;
         else if (strcmp(argv[i], "--event-file") == 0)
@@ -112,13 +118,13 @@ main(int argc, char **argv)
     if (!(s.wasm = map_file(module, &s.wasm_size))
         || !(s.config = (const char *)map_file(config, &s.config_len)))
         return 2;
-    if (!sim_net_configure(bind) || !sim_storage_open(state))
+    if (!sim_net_configure(bind, ifname) || !sim_storage_open(state))
         return 4;
     s.udp_port = (uint16_t)port;
     s.priority = AGENT_PRIORITY;
     sim_log(CSMP_LOG_INFO, "sim", "FreeRTOS %s (POSIX port), agent module %s (%u bytes, read-only)",
             tskKERNEL_VERSION_NUMBER, module, (unsigned)s.wasm_size);
-    if (!csmp_freertos_start(&s) || !sim_events_start(events))
+    if (!csmp_freertos_start(&s) || !sim_events_start(events) || !sim_ping_start())
         return 4;
     vTaskStartScheduler();
     return 0; /* only if the scheduler could not start */

@@ -10,6 +10,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -26,6 +27,7 @@
 
 static struct in6_addr bind_addr;
 static char bind_text[INET6_ADDRSTRLEN];
+static unsigned int if_index; /* --interface; 0: the kernel chooses */
 static int sock = -1;
 static csmp_vendor_udp_rx_fn deliver;
 
@@ -33,14 +35,28 @@ static StaticTask_t net_tcb;
 static StackType_t net_stack[configMINIMAL_STACK_SIZE];
 
 bool
-sim_net_configure(const char *addr)
+sim_net_configure(const char *addr, const char *ifname)
 {
     if (inet_pton(AF_INET6, addr, &bind_addr) != 1) {
         sim_log(CSMP_LOG_ERROR, "net", "not an IPv6 address: %s", addr);
         return false;
     }
     inet_ntop(AF_INET6, &bind_addr, bind_text, sizeof bind_text);
+    if (ifname && !(if_index = if_nametoindex(ifname))) {
+        sim_log(CSMP_LOG_ERROR, "net", "no network interface \"%s\"", ifname);
+        return false;
+    }
     return true;
+}
+
+/* Link-local and interface- or link-local multicast addresses mean nothing
+ * without an interface: the kernel refuses them, or picks one if it can. */
+uint32_t
+sim_net_scope_for(const uint8_t a[16])
+{
+    bool link_local = a[0] == 0xfe && (a[1] & 0xc0) == 0x80;
+    bool mcast_small_scope = a[0] == 0xff && (a[1] & 0x0f) <= 2;
+    return (link_local || mcast_small_scope) ? if_index : 0;
 }
 
 /* One datagram from the socket to the PAL; false when none is waiting. */
@@ -104,6 +120,7 @@ csmp_vendor_udp_open(uint16_t port, csmp_vendor_udp_rx_fn on_rx)
     if (IN6_IS_ADDR_UNSPECIFIED(&bind_addr))
         setsockopt(sock, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
     sa.sin6_addr = bind_addr;
+    sa.sin6_scope_id = sim_net_scope_for(bind_addr.s6_addr);
     if (bind(sock, (struct sockaddr *)&sa, sizeof sa) < 0
         || getsockname(sock, (struct sockaddr *)&sa, &len) < 0) {
         sim_log(CSMP_LOG_ERROR, "net", "bind [%s]:%u: %s", bind_text, port, strerror(errno));
@@ -127,6 +144,7 @@ csmp_vendor_udp_send(const uint8_t dst[16], uint16_t dst_port, const uint8_t *da
     ssize_t n;
 
     memcpy(&sa.sin6_addr, dst, 16);
+    sa.sin6_scope_id = sim_net_scope_for(dst);
     do
         n = sendto(sock, data, len, 0, (struct sockaddr *)&sa, sizeof sa);
     while (n < 0 && errno == EINTR);
@@ -140,7 +158,7 @@ csmp_vendor_udp_send(const uint8_t dst[16], uint16_t dst_port, const uint8_t *da
 int32_t
 csmp_vendor_udp_multicast(const uint8_t group[16], bool join)
 {
-    struct ipv6_mreq mreq = { .ipv6mr_interface = 0 };
+    struct ipv6_mreq mreq = { .ipv6mr_interface = if_index };
     memcpy(&mreq.ipv6mr_multiaddr, group, 16);
     if (setsockopt(sock, IPPROTO_IPV6, join ? IPV6_JOIN_GROUP : IPV6_LEAVE_GROUP, &mreq,
                    sizeof mreq)

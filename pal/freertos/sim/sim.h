@@ -14,8 +14,17 @@
 
 /* ---- net.c ------------------------------------------------------------------------ */
 
-/* The address the agent's socket binds to (IPv6 text, e.g. "::1"). */
-bool sim_net_configure(const char *bind_addr);
+/* The address the agent's socket binds to (IPv6 text, e.g. "::1") and the
+ * interface (NULL: none) link-local and interface- or link-local multicast
+ * destinations go out on, as the POSIX host's --bind and --interface. */
+bool sim_net_configure(const char *bind_addr, const char *ifname);
+/* The scope id for a destination: the interface for those, else 0. */
+uint32_t sim_net_scope_for(const uint8_t addr[16]);
+
+/* ---- ping.c: csmp_vendor_ping, ICMPv6 echoes in a "ping" task ---------------------- */
+
+/* Creates the ping task; before the scheduler starts. */
+bool sim_ping_start(void);
 
 /* ---- storage.c: records, and the file helpers slots.c shares ----------------------- */
 
