@@ -2,8 +2,9 @@
  * What the POSIX PAL (pal/posix/) and the FreeRTOS PAL (pal/freertos/) share
  * besides the WAMR binding (pal/wamr/): the mbedTLS crypto, the record key
  * rule and how the agent is restarted. Both builds compile every .c file
- * here but event_file.c (event_file.h), which only the two Linux programs
- * (csmp-agent and the FreeRTOS simulator) compile.
+ * here but event_file.c, boot_map.c and icmp6_echo.c (each with its own
+ * header), which only the two Linux programs (csmp-agent and the FreeRTOS
+ * simulator) compile.
  */
 #ifndef CSMP_PAL_COMMON_H
 #define CSMP_PAL_COMMON_H

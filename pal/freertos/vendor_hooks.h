@@ -80,7 +80,8 @@ int32_t csmp_vendor_udp_multicast(const uint8_t group[16], bool join);
  * If the agent restarts while a test runs, let the test finish and report
  * it all the same: the PAL drops the result, logged (the new instance never
  * asked for it), and until then refuses the new instance's pings.
- * pal/freertos/sim/ping.c is a complete example on Linux sockets.
+ * pal/freertos/sim/ping.c (the test itself in pal/common/icmp6_echo.c) is a
+ * complete example on Linux sockets.
  */
 int32_t csmp_vendor_ping(const uint8_t dest[16], int32_t count, int32_t interval_ms);
 

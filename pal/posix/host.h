@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include "csmp_pal.h"
+#include "icmp6_echo.h" /* the test ping.c paces, and its result */
 #include "pal_common.h" /* pal_log, crypto_reset, crypto_shutdown, ... */
 
 /* Exit codes of csmp-agent (documented in pal/README.md). */
@@ -67,10 +68,6 @@ const char *net_format(const uint8_t addr[16], char *out, size_t cap);
 uint32_t net_scope_for(const uint8_t addr[16]);
 
 /* ---- ping.c: pal.ping, an ICMPv6 echo test run by the event loop ---------------- */
-typedef struct ping_result {
-    int32_t sent, received;                     /* echo requests, distinct replies */
-    int32_t min_ms, mean_ms, max_ms, stdev_ms;  /* all 0 when nothing came back */
-} ping_result_t;
 /* The running test's socket, for ppoll; -1 when none runs. */
 int ping_fd(void);
 /* When the test next needs the loop (a send, or its end), monotonic ms; -1 idle. */
@@ -79,7 +76,7 @@ int64_t ping_next_deadline(void);
  * ends when the reply is read). */
 void ping_receive(void);
 /* Sends what is due; true once, with *result filled, when the test is over. */
-bool ping_run(ping_result_t *result);
+bool ping_run(icmp6_echo_result_t *result);
 /* Drops a running test (the agent that asked for it is gone). */
 void ping_cancel(void);
 

@@ -248,7 +248,7 @@ deliver_timers(void)
 static void
 deliver_ping(void)
 {
-    ping_result_t p;
+    icmp6_echo_result_t p;
     if (stop_signal || !ping_run(&p))
         return;
     sigprocmask(SIG_SETMASK, &run_mask, NULL);

@@ -1,9 +1,9 @@
 // A C host that pings for real, on [::1], registered with a SimulatedNms
-// that signs every POST as a real NMS would: what test/wamr-ping.test.ts
-// (csmp-agent) and test/freertos-ping.test.ts (the FreeRTOS simulator)
-// share. A signed PingRequest goes in, and the PingResponse (TLV 31) the
-// agent POSTs when its platform's test is over is picked out of the NMS's
-// reports.
+// that signs every POST as a real NMS would: the bench of the ping suite
+// (ping-suite.ts) that test/wamr-ping.test.ts (csmp-agent) and
+// test/freertos-ping.test.ts (the FreeRTOS simulator) run. A signed
+// PingRequest goes in, and the PingResponse (TLV 31) the agent POSTs when
+// its platform's test is over is picked out of the NMS's reports.
 //
 // Pinging needs an ICMPv6 datagram socket (the gid in
 // net.ipv4.ping_group_range) or a raw one (root or CAP_NET_RAW). Without
@@ -19,9 +19,14 @@ import { SimulatedNms, type ReportEvent } from "../../host/nms/sim.ts";
 import type { Tlv } from "../../host/nms/tlv.ts";
 import { endpointTransport } from "../../host/nms/transport.ts";
 import { UdpNetwork } from "../../host/udp-network.ts";
-import { startHost, stopProcess, type HostProcess } from "./c-host.ts";
+import { ROOT, startHost, stopProcess, type HostProcess } from "./c-host.ts";
+
+const AGENT_WASM = join(ROOT, "build", "agent.wasm");
 
 export type PingResponse = { sent?: number; received?: number; minRtt?: number; meanRtt?: number; maxRtt?: number; stdevRtt?: number };
+
+/** min, mean, max, stdev in ms; the agent leaves out the ones that are 0. */
+export const rttMs = (r: PingResponse): number[] => [r.minRtt, r.meanRtt, r.maxRtt, r.stdevRtt].map((v) => v ?? 0);
 
 export interface PingBenchOptions {
   binary: string;
@@ -29,21 +34,26 @@ export interface PingBenchOptions {
   what: string;
   /** The log line that says the agent runs (c-host.ts's StartOptions.started). */
   started: RegExp;
-  /** The host's arguments for a configuration file and a state directory. */
-  args(config: string, state: string): string[];
   eui64: string;
 }
 
 export interface PingBench {
   nms: SimulatedNms;
-  host: HostProcess;
-  /** The NMS's reports so far, in arrival order. */
-  reports: { at: number; tlvs: readonly Tlv[] }[];
+  /** The host's log (stderr and stdout) from character `since` on. */
+  log(since?: number): string;
+  /** The PingResponses the NMS got in its reports from report number `from` on. */
+  responses(from: number): PingResponse[];
   target(): { address: string; port: number };
   /** Waits for done(), failing at once if the host cannot ping. */
   until(what: string, done: () => boolean, timeoutMs: number): Promise<void>;
   /** POSTs a signed PingRequest; resolves with the PingResponse reported after it. */
   ping(value: { dest: string; count: number; delay: number }, timeoutMs: number): Promise<{ response: PingResponse; elapsedMs: number }>;
+  /**
+   * POSTs a PingRequest of five echoes to ::1 (4 s), then a RebootRequest:
+   * the agent reboots 2 s later (assembly/csmp/reboot.ts), mid-test.
+   * Resolves with where the log and the reports stood before.
+   */
+  rebootDuringPing(): Promise<{ logFrom: number; reportsFrom: number }>;
   /** Stops the host (SIGTERM) and the NMS; resolves with the host's exit. */
   close(): Promise<number | string>;
 }
@@ -52,9 +62,9 @@ export interface PingBench {
 export async function startPingBench(o: PingBenchOptions): Promise<PingBench> {
   const endpoint = await new UdpNetwork().bind("::1", 0);
   const nms = new SimulatedNms({ transport: endpointTransport(endpoint) });
-  const reports: PingBench["reports"] = [];
+  const reports: (readonly Tlv[])[] = []; // the TLVs of each report, in arrival order
   let registered = false;
-  nms.on("report", (e: ReportEvent) => reports.push({ at: Date.now(), tlvs: e.tlvs }));
+  nms.on("report", (e: ReportEvent) => reports.push(e.tlvs));
   nms.on("registration", (e) => { if (e.outcome === "registered") registered = true; });
   const root = mkdtempSync(join(tmpdir(), "csmp-ping-"));
   const config = join(root, "device.conf");
@@ -75,13 +85,18 @@ export async function startPingBench(o: PingBenchOptions): Promise<PingBench> {
     return exit;
   };
   try {
-    host = await startHost(o.binary, o.args(config, join(root, "state")), { started: o.started, what: o.what });
+    // Both hosts take the same flags. --interface lo: where link-local
+    // destinations go out (the suite's unroutable one).
+    host = await startHost(o.binary, ["--module", AGENT_WASM, "--config", config, "--bind", "::1", "--port", "0",
+      "--interface", "lo", "--state", join(root, "state"), "--trust-system-time"], { started: o.started, what: o.what });
   } catch (e) {
     await close();
     throw e;
   }
   const h = host;
   const target = () => ({ address: "::1", port: h.port });
+  const responses = (from: number) => reports.slice(from).flat()
+    .filter((t) => t.name === "PingResponse").map((t) => t.value as PingResponse);
 
   const until = async (what: string, done: () => boolean, timeoutMs: number) => {
     const end = Date.now() + timeoutMs;
@@ -100,13 +115,17 @@ export async function startPingBench(o: PingBenchOptions): Promise<PingBench> {
     const started = Date.now();
     const r = await nms.post(target(), [{ type: "PingRequest", value }]);
     expect(codeText(r.code!), "POST PingRequest").toBe("2.01");
-    let found: PingResponse | undefined;
-    await until(`PingResponse for ${value.dest}`, () => {
-      const tlv = reports.slice(since).flatMap((e) => e.tlvs).find((t) => t.name === "PingResponse");
-      found = tlv?.value as PingResponse | undefined;
-      return found !== undefined;
-    }, timeoutMs);
-    return { response: found!, elapsedMs: Date.now() - started };
+    await until(`PingResponse for ${value.dest}`, () => responses(since).length > 0, timeoutMs);
+    return { response: responses(since)[0], elapsedMs: Date.now() - started };
+  };
+
+  const rebootDuringPing = async () => {
+    const from = { logFrom: h.log().length, reportsFrom: reports.length };
+    const r = await nms.post(target(), [{ type: "PingRequest", value: { dest: "::1", count: 5, delay: 1 } }]);
+    expect(codeText(r.code!), "POST PingRequest").toBe("2.01");
+    const reboot = await nms.reboot(target(), 0);
+    expect(codeText(reboot.code!), "POST RebootRequest").toBe("2.01");
+    return from;
   };
 
   // The agent's POSTs go to the NMS it registered with (SessionID).
@@ -116,5 +135,5 @@ export async function startPingBench(o: PingBenchOptions): Promise<PingBench> {
     await close();
     throw e;
   }
-  return { nms, host: h, reports, target, until, ping, close };
+  return { nms, log: (since = 0) => h.log().slice(since), responses, target, until, ping, rebootDuringPing, close };
 }
