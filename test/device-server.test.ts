@@ -117,6 +117,16 @@ describe("CoAP message layer (RFC 7252)", () => {
     expect(got[0].mid).toBe(7);
   });
 
+  it("drops a duplicate NON, and answers a CON that reuses a NON's message ID with RST", () => {
+    // POST /r (a path the device does not serve): a NON gets a NON 4.04 once.
+    const nonPost = [0x50, 0x02, 0x00, 0x21, 0xb1, 0x72];
+    expect(raw(nonPost).map((m) => [m.type, codeText(m.code)])).toEqual([[CoapType.NonConfirmable, "4.04"]]);
+    expect(raw(nonPost)).toHaveLength(0);
+    // The same message ID as a CON: not that NON's retransmission, so no replayed NON answer.
+    const got = raw([0x40, 0x02, 0x00, 0x21, 0xb1, 0x72]);
+    expect(got.map((m) => [m.type, m.mid])).toEqual([[CoapType.Reset, 0x21]]);
+  });
+
   it("answers a CoAP ping with RST", () => {
     const got = raw([0x40, 0x00, 0x00, 0x09]);
     expect(got.map((m) => m.type)).toEqual([CoapType.Reset]);

@@ -13,12 +13,14 @@ import { bytesEqual } from "../util/text";
 
 const ENTRIES = 8;
 const KEEP = 256;            // answers up to this size are kept for replay
-const ENTRY = 32 + KEEP;     // addr 16, port u16 @16, mid u16 @18, len i32 @20, at i64 @24, answer @32
+const ENTRY = 32 + KEEP;     // addr 16, port u16 @16, mid u16 @18, len i16 @20, con u8 @22, at i64 @24, answer @32
 const EXCHANGE_LIFETIME_MS: i64 = 247_000;
 /** Entry len values besides a stored length. */
 const NO_ANSWER: i32 = -1;   // nothing was sent (yet): a duplicate is dropped
 const RECOMPUTE: i32 = -2;   // a GET whose answer was too large to keep: process again
 const BIG: i32 = -3;         // a POST whose answer is in bigAnswer (while it is this entry's)
+/** dedupCheck: a CON reusing the message ID of a NON just seen; answer RST (it is not that NON's duplicate). */
+export const DEDUP_RESET: i32 = -4;
 const BIG_CAP: i32 = 1280;
 const bigAnswer = memory.data(BIG_CAP);
 let bigLen: i32 = 0;
@@ -32,18 +34,24 @@ let next = 0;
 @inline function entry(i: i32): usize { return table + <usize>(i * ENTRY); }
 
 /**
- * Checks the request (source addr/port, message ID) being handled. Returns
- * the stored entry's answer length (>= 0: replay it from dedupAnswer()),
- * NO_ANSWER for a duplicate to drop, or RECOMPUTE to process it (a new
- * request: an entry is opened for it).
+ * Checks the request (source addr/port, message ID, CON or NON) being
+ * handled. Returns the stored entry's answer length (>= 0: replay it from
+ * dedupAnswer()), NO_ANSWER for a duplicate to drop, RECOMPUTE to process it
+ * (a new request: an entry is opened for it), or DEDUP_RESET for a CON whose
+ * message ID a NON from the same endpoint used (RFC 7252 forbids the reuse;
+ * replaying the NON's answer would answer a CON with a NON, processing it
+ * might apply a POST twice).
  */
-export function dedupCheck(addr: usize, port: i32, mid: i32): i32 {
+export function dedupCheck(addr: usize, port: i32, mid: i32, con: bool): i32 {
   const now = pal_clock_ms();
   for (let i = 0; i < ENTRIES; i++) {
     const e = entry(i);
     if (load<i64>(e, 24) + EXCHANGE_LIFETIME_MS > now && load<i64>(e, 24) != 0 &&
         <i32>load<u16>(e, 18) == mid && <i32>load<u16>(e, 16) == port && bytesEqual(e, addr, 16)) {
-      let len = load<i32>(e, 20);
+      let len = <i32>load<i16>(e, 20);
+      // A NON reusing a CON's message ID is dropped like any duplicate NON.
+      if (con && load<u8>(e, 22) == 0) return DEDUP_RESET;
+      if (!con) return NO_ANSWER;
       // A large POST answer overwritten by a newer one: drop rather than apply twice.
       if (len == BIG) len = bigOwner == e ? bigLen : NO_ANSWER;
       current = len == RECOMPUTE ? e : 0;
@@ -56,7 +64,8 @@ export function dedupCheck(addr: usize, port: i32, mid: i32): i32 {
   memory.copy(e, addr, 16);
   store<u16>(e, <u16>port, 16);
   store<u16>(e, <u16>mid, 18);
-  store<i32>(e, NO_ANSWER, 20);
+  store<i16>(e, <i16>NO_ANSWER, 20);
+  store<u8>(e, con ? 1 : 0, 22);
   store<i64>(e, now == 0 ? 1 : now, 24);
   current = e;
   return RECOMPUTE;
@@ -71,7 +80,7 @@ export const DEDUP_NEW: i32 = RECOMPUTE;
  * still sit in the table, with another exchange's bytes (a fuzzer found it).
  */
 export function dedupAnswer(): usize {
-  return load<i32>(matched, 20) == BIG ? bigAnswer : matched + 32;
+  return <i32>load<i16>(matched, 20) == BIG ? bigAnswer : matched + 32;
 }
 
 /** Records the answer sent to the request being handled (isGet: it may be recomputed). */
@@ -79,14 +88,14 @@ export function dedupAnswered(answer: usize, len: i32, isGet: bool): void {
   if (current == 0) return;
   if (len <= KEEP) {
     memory.copy(current + 32, answer, <usize>len);
-    store<i32>(current, len, 20);
+    store<i16>(current, <i16>len, 20);
   } else if (isGet || len > BIG_CAP) {
-    store<i32>(current, RECOMPUTE, 20);
+    store<i16>(current, <i16>RECOMPUTE, 20);
   } else {
     memory.copy(bigAnswer, answer, <usize>len);
     bigLen = len;
     bigOwner = current;
-    store<i32>(current, BIG, 20);
+    store<i16>(current, <i16>BIG, 20);
   }
 }
 

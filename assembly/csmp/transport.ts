@@ -16,7 +16,7 @@ import { ipv6IsMulticast } from "../util/ipv6";
 import { bytesEqual } from "../util/text";
 import { nmsAddr } from "./nms";
 import { eventsAcknowledged } from "./events";
-import { dedupCheck, dedupAnswer, dedupAnswered, dedupDone, DEDUP_DROP, DEDUP_NEW } from "./dedup";
+import { dedupCheck, dedupAnswer, dedupAnswered, dedupDone, DEDUP_DROP, DEDUP_NEW, DEDUP_RESET } from "./dedup";
 
 /** Largest datagram the agent takes: the IPv6 minimum MTU (RFC 8200). */
 export const RX_CAP: i32 = 1280;
@@ -82,8 +82,9 @@ export function onDatagram(len: i32, srcPort: i32, dstPort: i32): void {
   if (coapIsRequest()) {
     if (coapType != COAP_TYPE_CON && coapType != COAP_TYPE_NON) { reject(A("request in an ACK or RST")); return; }
     // GETs change nothing and are answered again; everything else is deduplicated.
-    const seen = coapCode == COAP_CODE_GET ? DEDUP_NEW : dedupCheck(addrBuf, srcPort, coapMid);
+    const seen = coapCode == COAP_CODE_GET ? DEDUP_NEW : dedupCheck(addrBuf, srcPort, coapMid, coapType == COAP_TYPE_CON);
     if (seen == DEDUP_DROP) return;
+    if (seen == DEDUP_RESET) { reject(A("CON reuses the message ID of a NON")); return; }
     if (seen >= 0) {
       // A retransmission: the same answer again, nothing processed twice.
       const p = pal_udp_send(addrBuf, peerPort, dedupAnswer(), seen);

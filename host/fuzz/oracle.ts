@@ -5,9 +5,10 @@
 //   its message ID (a piggybacked answer echoes the token; a format error
 //   gets RST), a NON gets no ACK, ACK/RST/unparsable datagrams get nothing,
 //   and a multicast NON never gets a RST (section 8.1);
-// - state does not change unless the input carries a valid NMS signature and
-//   was not refused: the device's own answer to GET /c?q=13+42+58+79+7 stays
-//   byte for byte the same;
+// - state does not change unless the input carries a valid NMS signature (or
+//   the device's SignatureSettings no longer require one) and was not
+//   refused: the device's own answer to GET /c?q=13+42+58+79+7 stays byte for
+//   byte the same;
 // - a duplicate (same source, port, message ID, bytes) changes nothing and a
 //   duplicate CON gets the same answer as the first copy (section 4.5); for a
 //   GET, which is answered afresh, the same type, code, message ID and token.
@@ -88,7 +89,10 @@ export class Oracle {
       if (!same) v.push(`duplicate CON answered differently: first ${earlier!.answers.map(toHex).join(",") || "nothing"}, now ${answers.map((a) => toHex(a.payload)).join(",") || "nothing"}`);
     }
     if (o.stateBefore && o.stateAfter && !bytesEqual(o.stateBefore, o.stateAfter)) {
-      const why = duplicate ? "a duplicate" : refused(header, answers) ? "a refused message" : !this.validlySigned(bytes, o.nowS) ? "a message without a valid NMS signature" : null;
+      // A signed POST may have turned reqSignedPost off; from then on the
+      // device rightly applies what is not (validly) signed.
+      const unsigned = signingRequired(o.stateBefore) && !this.validlySigned(bytes, o.nowS);
+      const why = duplicate ? "a duplicate" : refused(header, answers) ? "a refused message" : unsigned ? "a message without a valid NMS signature" : null;
       if (why) v.push(`state changed by ${why}: ${describeState(o.stateBefore)} -> ${describeState(o.stateAfter)}`);
     }
     if (key) {
@@ -183,6 +187,16 @@ function answerRules(input: FuzzInput, header: { type: number; mid: number } | n
 function refused(header: { type: number } | null, answers: { message: CoapMessage }[]): boolean {
   if (!header) return true;
   return answers.some((a) => a.message.type === CoapType.Reset || a.message.code >> 5 >= 4);
+}
+
+/** Whether the device's SignatureSettings in a state snapshot require signed POSTs (default: yes). */
+function signingRequired(state: Uint8Array): boolean {
+  try {
+    const settings = decodeTlvs(state.subarray(1)).find((t) => t.name === "SignatureSettings")?.value as { reqSignedPost?: boolean } | undefined;
+    return settings?.reqSignedPost !== false;
+  } catch {
+    return true;
+  }
 }
 
 /** A state snapshot for a failure message: code and TLVs. */
