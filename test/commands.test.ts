@@ -109,8 +109,13 @@ describe("settings", () => {
     expect(t.posix - 2_000_000_000).toBeLessThan(5);
   });
 
-  it("RebootRequest: answered first, then the device restarts and re-registers", async () => {
+  it("RebootRequest: answered first, then the device restarts and re-registers (reason 2, administrative)", async () => {
     register(device);
+    const reasons: number[] = [];
+    world.net.tap((d) => {
+      const m = decodeCoap(d.payload);
+      if (uriPath(m) === "/r") reasons.push((decodeTlvs(m.payload).find((t) => t.type === 43)!.value as { lastRegReason: number }).lastRegReason);
+    });
     const boots = device.host.bootCount;
     const a = await exchange(world, device, postTo(signed(world, [{ type: "RebootRequest", value: { flag: 0 } }])));
     expect(a.code).toBe("2.01");
@@ -123,6 +128,12 @@ describe("settings", () => {
     });
     const unsupported = await exchange(world, device, postTo(signed(world, [{ type: "RebootRequest", value: { flag: 1 } }])));
     expect(unsupported.code).toBe("4.04");
+    world.clock.runUntil(() => reasons.length > 0, 2 * H);
+    expect(reasons).toEqual([2]);
+    // A power cut is a cold start again.
+    device.host.powerCycle();
+    world.clock.runUntil(() => reasons.length > 1, 2 * H);
+    expect(reasons).toEqual([2, 1]);
   });
 });
 

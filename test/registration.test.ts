@@ -2,7 +2,9 @@
 // completion under loss, the payload, and what the 2.03 answer stores.
 import { describe, it, expect } from "vitest";
 import { createWorld, addDevice, agentLog, type World } from "./support/testbed.ts";
-import { decodeCoap, codeText, parseCodeText, CoapType, uriPath } from "../host/nms/coap.ts";
+import { decodeCoap, encodeCoap, codeText, parseCodeText, CoapType, uriPath } from "../host/nms/coap.ts";
+import { exchange, getTlvs } from "./support/nms-ops.ts";
+import { requireAddress } from "../host/ipv6.ts";
 import { decodeTlvs, encodeTlvs, type Tlv } from "../host/nms/tlv.ts";
 import type { IncomingRequest } from "../host/nms/client.ts";
 import { mulberry32 } from "./support/prng.ts";
@@ -98,23 +100,44 @@ describe("the 2.03 answer", () => {
     expect(sends[1].tlvs[4].value).toMatchObject({ interval: 600, tlvid: ["22"] });
   });
 
-  it("4.03 keeps the device on its schedule and records the NMS error as the reason", () => {
-    const world = createWorld();
-    const sends = watchRegistrations(world);
-    world.nms.onRequest((req) => { if (req.path === "/r") req.respond(parseCodeText("4.03")); });
-    const device = addDevice(world);
-    world.clock.runUntil(() => sends.length >= 3, 6 * H);
-    expect(sends.length).toBe(3);
-    expect(agentLog(device).some((l) => l.startsWith("registration refused: 4.3"))).toBe(true);
-    const status = sends[2].tlvs.find((t) => t.name === "NMSStatus")!.value as Record<string, unknown>;
-    expect(status).toMatchObject({ registered: false, lastRegReason: 6 });
-  });
+  for (const refusal of ["4.03", "4.04"]) {
+    it(`${refusal} keeps the device on its doubling schedule, with its SessionID, and records the NMS error as the reason`, () => {
+      const world = createWorld();
+      const sends = watchRegistrations(world);
+      let refuse = false;
+      world.nms.onRequest((req) => {
+        if (req.path !== "/r") return;
+        if (refuse) req.respond(parseCodeText(refusal));
+        else req.respond(parseCodeText("2.03"), encodeTlvs([{ type: "SessionID", value: { id: "s-7" } }]));
+      });
+      const device = addDevice(world);
+      world.clock.runUntil(() => agentLog(device).includes("registered"), H);
+      refuse = true;
+      device.host.powerCycle();
+      const from = sends.length;
+      world.clock.runUntil(() => sends.length >= from + 4, 6 * H);
+      const tries = sends.slice(from);
+      expect(tries).toHaveLength(4);
+      expect(agentLog(device).some((l) => l.startsWith(`registration refused: ${refusal.replace(".0", ".")}`))).toBe(true);
+      // Not reset to tIntervalMin, no spinning: attempt k+1 comes at least period k after attempt k (300, 600, 1200 s).
+      for (let k = 0; k < 3; k++) expect(tries[k + 1].at - tries[k].at).toBeGreaterThanOrEqual(300 * 2 ** k * S);
+      // The session is kept (the draft says nothing; the reference agent keeps it too).
+      for (const t of tries) expect(t.tlvs.find((x) => x.name === "SessionID")?.value).toEqual({ id: "s-7" });
+      const status = tries[3].tlvs.find((t) => t.name === "NMSStatus")!.value as Record<string, unknown>;
+      expect(status).toMatchObject({ registered: false, lastRegReason: 6 });
+    });
+  }
 
   it("a redirect sends the device to the named NMS, once (not persisted)", () => {
     const world = createWorld();
+    const sends = watchRegistrations(world);
     const second = world.net.bindSync("2001:db8::99", 61628);
     const atSecond: number[] = [];
-    second.onReceive((d) => atSecond.push(d.srcPort));
+    const statusAtSecond: Record<string, unknown>[] = [];
+    second.onReceive((d) => {
+      atSecond.push(d.srcPort);
+      statusAtSecond.push(decodeTlvs(decodeCoap(d.payload).payload).find((t) => t.name === "NMSStatus")!.value as Record<string, unknown>);
+    });
     let redirected = false;
     answerRegistrations(world, () => {
       if (redirected) return new Uint8Array();
@@ -125,11 +148,62 @@ describe("the 2.03 answer", () => {
     world.clock.runUntil(() => atSecond.length > 0, H);
     expect(atSecond.length).toBeGreaterThan(0);
     expect(agentLog(device).some((l) => l === "registration started, reason 5")).toBe(true);
+    // NMSStatus: configured NMS (origin 1) first, then the redirected one (origin 2), reason 5.
+    expect(sends[0].tlvs.find((t) => t.name === "NMSStatus")!.value).toMatchObject({ NMSAddrOrigin: 1, lastRegReason: 1 });
+    expect(statusAtSecond[0]).toMatchObject({ NMSAddrOrigin: 2, lastRegReason: 5 });
+    expect(Buffer.from(statusAtSecond[0].NMSAddr as Uint8Array).equals(requireAddress("2001:db8::99"))).toBe(true);
     // After a reboot the configured NMS is used again.
     device.host.powerCycle();
     const before = atSecond.length;
     world.clock.runUntil(() => agentLog(device).filter((l) => l === "registered").length >= 1, 2 * H);
     expect(atSecond.length).toBe(before);
+  });
+});
+
+describe("registered", () => {
+  it("an error answer from the NMS to a report restarts registration with reason 6 (NMS error), as the reference agent", () => {
+    const world = createWorld();
+    const sends = watchRegistrations(world);
+    let lost = false;
+    world.nms.onRequest((req) => {
+      if (req.path === "/r") req.respond(parseCodeText("2.03"), encodeTlvs([{ type: "ReportSubscribe", value: { interval: 60, tlvid: ["22"] } }]));
+      else if (req.path === "/c" && lost) req.respond(parseCodeText("4.04")); // a NON 4.04: the NMS no longer knows the device
+    });
+    const device = addDevice(world);
+    world.clock.runUntil(() => agentLog(device).includes("registered"), H);
+    world.clock.advance(10 * 60 * S);
+    expect(sends).toHaveLength(1); // reports go out, answered by nobody: nothing to do
+    lost = true;
+    world.clock.runUntil(() => sends.length >= 2, 2 * H);
+    expect(sends).toHaveLength(2);
+    expect(agentLog(device).filter((l) => l === "registration started, reason 6")).toHaveLength(1);
+    expect(sends[1].tlvs.find((t) => t.name === "NMSStatus")!.value).toMatchObject({ registered: false, lastRegReason: 6 });
+  });
+
+  it("an error from another address does not unregister the device", () => {
+    const world = createWorld();
+    answerRegistrations(world);
+    const device = addDevice(world);
+    world.clock.runUntil(() => agentLog(device).includes("registered"), H);
+    const other = world.net.bindSync("2001:db8::66", 61629);
+    other.send(requireAddress(device.address), device.port, encodeCoap({ type: CoapType.NonConfirmable, code: parseCodeText("4.04"), mid: 9, token: new Uint8Array(), options: [], payload: new Uint8Array() }));
+    world.clock.advance(100);
+    expect(agentLog(device)).not.toContain("registration started, reason 6");
+  });
+
+  it("NMSStatus counts lastReg in seconds since the success and nextReg in seconds to the next attempt (draft)", async () => {
+    const world = createWorld();
+    const sends = watchRegistrations(world);
+    answerRegistrations(world);
+    const device = addDevice(world);
+    world.clock.runUntil(() => agentLog(device).includes("registered"), H);
+    const first = sends[0].tlvs.find((t) => t.name === "NMSStatus")!.value as Record<string, number>;
+    expect(first.lastReg).toBeUndefined(); // never registered before
+    expect(first.nextReg).toBe(300);       // the first period, tIntervalMin
+    world.clock.advance(90 * S);
+    const status = (await exchange(world, device, getTlvs([43]))).tlvs[0].value as Record<string, unknown>;
+    expect(status).toMatchObject({ registered: true, lastReg: 90 });
+    expect(status.nextReg).toBeUndefined();
   });
 });
 

@@ -13,9 +13,9 @@ import { nmsUseConfigured } from "./nms";
 import { rebootTimer, TIMER_REBOOT } from "./reboot";
 import { asyncTimer, TIMER_ASYNC } from "./async-answer";
 import { eventsLoad, eventsTimer, raiseEvent, TIMER_EVENTS, EVENT_POWER_RESTORED, EVENT_IP_CHANGED, EVENT_PARENT_CHANGED, EVENT_JOIN_REGAINED } from "./events";
-import { REG_IP_CHANGED, REG_NMS_CHANGED, REG_OUTAGE } from "./registration";
+import { REG_IP_CHANGED, REG_NMS_CHANGED, REG_OUTAGE, REG_ADMIN } from "./registration";
 import { firmwareLoad, loadTimer, TIMER_LOAD } from "../firmware/firmware";
-import { resetStatsBoot } from "./reset-stats";
+import { resetStatsBoot, RESET_CSMP_REBOOT } from "./reset-stats";
 import { hostTlvLoad } from "./host-tlv";
 import { applyConfigText, configBuf, CONFIG_CAP, configUsed, setConfigUsed, changedIp, changedNms } from "../device/config";
 
@@ -28,7 +28,7 @@ export function startAgent(): i32 {
   registrationLoad();
   signatureSettingsLoad();
   eventsLoad();
-  resetStatsBoot();
+  const cause = resetStatsBoot();
   hostTlvLoad();
   firmwareLoad();
   for (let i = 0; i < MAX_MCAST; i++) {
@@ -36,7 +36,8 @@ export function startAgent(): i32 {
     if (load<u8>(g) == 0xff && pal_udp_multicast(g, 1) < 0) log(LOG_WARN, A("could not join a multicast group"));
   }
   logBegin(); logText(A("agent started, device ")); logBytes(eui64Text, 16); logEnd(LOG_INFO);
-  registrationStart(REG_COLDSTART, false);
+  // A restart the NMS commanded (RebootRequest) is an administrative one (NMSStatus.lastRegReason 2).
+  registrationStart(cause == RESET_CSMP_REBOOT ? REG_ADMIN : REG_COLDSTART, false);
   return 0;
 }
 

@@ -12,7 +12,7 @@ import { structRead, structWrite } from "../runtime/durable";
 import { clientBegin, clientSend } from "./client";
 import { emitTlv } from "./tlv-sources";
 import { nmsAddr, nmsPort, nmsRedirected } from "./nms";
-import { pal_wall_time } from "../pal";
+import { pal_clock_ms } from "../pal";
 import { regMinDefault, regMaxDefault } from "../device/config";
 import { raiseEvent, EVENT_REGISTRATION_REFUSED } from "./events";
 import { logBegin, logText, logU, logEnd, LOG_INFO, LOG_WARN } from "../runtime/log";
@@ -36,8 +36,7 @@ let registered = false;
 let pending = false;       // a registration is in progress
 let lastMid: i32 = -1;     // the answer to this CON is accepted
 let reason: u32 = REG_COLDSTART;
-let lastRegTime: i64 = -1;
-let nextRegTime: i64 = -1;
+let lastRegMs: i64 = -1;  // monotonic time of the last success
 
 const settings = memory.data(NMSSettings_SIZE);
 const settingsBuf = memory.data(16);
@@ -125,8 +124,6 @@ const REG_TLVS: StaticArray<u32> = [2, 18, 7, 58, 13, 11, 12, 16, 43, 35, 21];
 function sendRegistration(): void {
   lastMid = clientBegin(true, 0x72); // "r"
   for (let i = 0; i < REG_TLVS.length; i++) emitTlv(REG_TLVS[i], i == 0);
-  const now = pal_wall_time();
-  nextRegTime = now >= 0 ? now + <i64>(schedulePeriodOf(TIMER_REGISTRATION) / 1000) : -1;
   logBegin(); logText(A("registration sent, mid ")); logU(lastMid); logEnd(LOG_INFO);
   clientSend(nmsAddr, nmsPort);
 }
@@ -146,8 +143,7 @@ export function registrationDone(): void {
   registered = true;
   registeredOnce = true;
   lastMid = -1;
-  lastRegTime = pal_wall_time();
-  nextRegTime = -1;
+  lastRegMs = pal_clock_ms();
   scheduleStop(TIMER_REGISTRATION);
   logBegin(); logText(A("registered")); logEnd(LOG_INFO);
 }
@@ -166,8 +162,10 @@ export function fillNmsStatus(row: i32, s: usize): bool {
   n.registered = registered;
   n.setNMSAddr(nmsAddr, 16);
   n.NMSAddrOrigin = nmsRedirected ? 2 : 1;
-  if (lastRegTime >= 0) n.lastReg = <u32>lastRegTime;
+  // Both in seconds from now (draft): since the last success, and to the next
+  // attempt (about one registration period while registering).
+  if (lastRegMs >= 0) n.lastReg = <u32>((pal_clock_ms() - lastRegMs) / 1000);
   n.lastRegReason = reason;
-  if (nextRegTime >= 0) n.nextReg = <u32>nextRegTime;
+  if (pending) n.nextReg = schedulePeriodOf(TIMER_REGISTRATION) / 1000;
   return true;
 }

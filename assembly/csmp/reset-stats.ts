@@ -20,8 +20,8 @@ const stats = memory.data(SysResetStats_SIZE);
 const buf = memory.data(64);
 const cause = memory.data(4);
 
-/** Counts this boot. */
-export function resetStatsBoot(): void {
+/** Counts this boot; returns its cause (RESET_*). */
+export function resetStatsBoot(): u32 {
   if (!structRead(A("resets"), SysResetStats.desc(), stats, buf, 64)) changetype<SysResetStats>(stats).clear();
   // The noted cause is used once; erased only when there is one (a flash
   // erase per boot for nothing would wear the NV sector over the years).
@@ -40,6 +40,7 @@ export function resetStatsBoot(): void {
   const field: u32 = c == RESET_EXTERNAL ? 2 : c == RESET_POWER_ON ? 3 : c <= RESET_EXCEPTION ? c - 1 : c == RESET_FIRMWARE_LOAD ? 2 : 3;
   pbBump(gd, g, field);
   structWrite(A("resets"), SysResetStats.desc(), stats, buf, 64);
+  return c;
 }
 
 /** Notes why the agent is about to restart the device. */

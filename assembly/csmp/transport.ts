@@ -10,7 +10,7 @@ import { coapBegin, coapEmpty, coapFinish } from "../coap/builder";
 import { COAP_TYPE_CON, COAP_TYPE_NON, COAP_TYPE_ACK, COAP_TYPE_RST, COAP_CODE_BAD_OPTION, COAP_CODE_GET } from "../coap/codes";
 import { log, logBegin, logText, logU, logEnd, LOG_DEBUG, LOG_WARN } from "../runtime/log";
 import { handleRequest } from "./server";
-import { registrationAwaits, registrationAwaitsSeparate } from "./registration";
+import { registrationAwaits, registrationAwaitsSeparate, isRegistered, registrationStart, REG_NMS_ERROR } from "./registration";
 import { onRegistrationReply } from "./registration-reply";
 import { ipv6IsMulticast } from "../util/ipv6";
 import { bytesEqual } from "../util/text";
@@ -104,5 +104,9 @@ export function onDatagram(len: i32, srcPort: i32, dstPort: i32): void {
     onRegistrationReply();
     return;
   }
+  // An error answer from the NMS while registered (to a report, event or
+  // asynchronous answer): the NMS has lost the device, so it registers again
+  // (NMS error), as the reference agent does.
+  if (coapCode >= 0x60 && isRegistered() && bytesEqual(addrBuf, nmsAddr, 16)) { registrationStart(REG_NMS_ERROR, false); return; }
   logBegin(); logText(A("response with no pending request, mid ")); logU(coapMid); logEnd(LOG_DEBUG);
 }
