@@ -143,6 +143,8 @@ describe("groups and multicast", () => {
     expect((await exchange(world, device, postTo(signed(world, [{ type: "GroupAssign", value: { type: 1, id: 5 } }])))).code).toBe("2.01");
     device.host.powerCycle();
     expect((await exchange(world, device, getTlvs([58]))).tlvs[0].value).toEqual({ type: 1, id: 5 });
+    // FND also GETs GroupAssign (csmp_get.pcap): the same rows.
+    expect((await exchange(world, device, getTlvs([55]))).tlvs.map((t) => [t.type, t.value])).toEqual([[55, { type: 1, id: 5 }]]);
 
     const setMax = (max: number, match?: { type: number; id: number }) => {
       const tlvs: TlvInput[] = match ? [{ type: "GroupMatch", value: match }] : [];

@@ -25,7 +25,7 @@ import {
 type RowSource = (row: i32, s: usize) => bool;
 
 /** The TLV ids served, in TlvIndex order. */
-const SERVED: StaticArray<u32> = [1, 2, 7, 11, 12, 13, 16, 18, 21, 22, 35, 36, 42, 43, 58, 75, 79, 86, 141, 501, 502, 510];
+const SERVED: StaticArray<u32> = [1, 2, 7, 11, 12, 13, 16, 18, 21, 22, 35, 36, 42, 43, 55, 58, 75, 79, 86, 141, 501, 502, 510];
 
 function sourceOf(id: u64): RowSource | null {
   if (tlvIdPen(id) != 0) return null;
@@ -36,6 +36,7 @@ function sourceOf(id: u64): RowSource | null {
     case 13: return fillReportSubscribe;
     case 42: return fillNmsSettings;
     case 43: return fillNmsStatus;
+    case 55: // GroupAssign: the same rows as GroupInfo (FND GETs both; the structs are alike)
     case 58: return fillGroupInfo;
     case 79: return fillSignatureSettings;
     case 71: return fillTransferResponse;
