@@ -80,6 +80,56 @@ describe("GET /c", () => {
     expect(types).not.toContain(2);
   });
 
+  it("takes q ids separated by '+', space or comma; a q whose only id is unknown is an empty 2.05, no error", async () => {
+    for (const q of ["q=22+2", "q=22 2", "q=22,2", "q=22+ 2,"]) {
+      const r = await ask(get("/c", [q]));
+      expect(codeText(r.message.code), q).toBe("2.05");
+      expect(decodeTlvs(r.message.payload).map((t) => t.type), q).toEqual([22, 2]);
+    }
+    const none = await ask(get("/c", ["q=9999"]));
+    expect(codeText(none.message.code)).toBe("2.05");
+    expect(none.message.payload.length).toBe(0);
+  });
+
+  it("answers 4.03 for /c/{id} when the TLV cannot fit one answer; q with that id alone is an empty 2.05", async () => {
+    world = createWorld();
+    const addresses = Array.from({ length: 8 }, (_, i) => ({ addr: `2001:db8:0:${i}::${i + 1}`, if: 1, pfxlen: 64 }));
+    device = addDevice(world, { mtu: 128, addresses, hardware: { descr: "x".repeat(200) } });
+    const big = await ask(get("/c/11"));
+    expect(codeText(big.message.code)).toBe("4.03");
+    expect(big.message.payload.length).toBe(0);
+    const q = await ask(get("/c", ["q=11"]));
+    expect(codeText(q.message.code)).toBe("2.05");
+    expect(q.message.payload.length).toBe(0);
+    // A table: by path all its rows or 4.03; a q answer that starts with it carries the rows that fit.
+    expect(codeText((await ask(get("/c/16"))).message.code)).toBe("4.03");
+    const rows = decodeTlvs((await ask(get("/c", ["q=16"]))).message.payload);
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows.length).toBeLessThan(8);
+    expect(rows.every((t) => t.type === 16)).toBe(true);
+  });
+
+  it("fills 1024 payload bytes by default (mtu)", async () => {
+    // HardwareDesc of about 900 bytes, then InterfaceDesc of about 200: together they pass 1024.
+    const hardware = { descr: "d".repeat(450), name: "n".repeat(450) };
+    const interfaces = [{ name: "lowpan0", descr: "i".repeat(200) }];
+    world = createWorld();
+    device = addDevice(world, { hardware, interfaces });
+    const r = await ask(get("/c", ["q=11+12"]));
+    expect(r.message.payload.length).toBeLessThanOrEqual(1024);
+    expect(decodeTlvs(r.message.payload).map((t) => t.type)).toEqual([11]);
+    world = createWorld();
+    device = addDevice(world, { hardware, interfaces, mtu: 1152 });
+    expect(decodeTlvs((await ask(get("/c", ["q=11+12"]))).message.payload).map((t) => t.type)).toEqual([11, 12]);
+  });
+
+  it("accepts a request with a Content-Format (42) and never requires one", async () => {
+    const msg = get("/c", ["q=22"]);
+    const r = await ask({ ...msg, options: [...msg.options, { number: 12, value: Uint8Array.of(42) }] });
+    expect(codeText(r.message.code)).toBe("2.05");
+    expect(decodeTlvs(r.message.payload).map((t) => t.type)).toEqual([22]);
+  });
+
   it("answers a NON request with a NON response carrying the token", async () => {
     const msg = { ...get("/c", ["q=22"], Uint8Array.of(1, 2)), type: CoapType.NonConfirmable };
     const r = await ask(msg);
