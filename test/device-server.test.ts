@@ -47,9 +47,11 @@ describe("GET /c", () => {
     const ok = await ask(get("/c/2"));
     expect(codeText(ok.message.code)).toBe("2.05");
     expect(decodeTlvs(ok.message.payload).map((t) => t.type)).toEqual([2]);
-    const no = await ask(get("/c/9999"));
-    expect(codeText(no.message.code)).toBe("4.04");
-    expect(no.message.payload.length).toBe(0);
+    for (const id of [9999, 44, 45]) { // 44/45 (Cisco's CGMSNotification/CGMSStats): not served
+      const no = await ask(get(`/c/${id}`));
+      expect(codeText(no.message.code), `/c/${id}`).toBe("4.04");
+      expect(no.message.payload.length).toBe(0);
+    }
   });
 
   it("answers a known TLV without a value (no session yet) with an empty 2.05", async () => {

@@ -100,8 +100,9 @@ export function processPost(multicast: bool, kind: i32, direct: bool): i32 {
   }
   if (rc < 0) { why(A("malformed TLV framing"), -1); return POST_MALFORMED; }
 
-  // Signature and validity, as SignatureSettings require.
-  if (signatureRequired(kind) && !exemptOnly) {
+  // Signature and validity, as SignatureSettings require. The exemption is
+  // for NMS requests only: a registration answer must be signed (draft), even empty.
+  if (signatureRequired(kind) && !(exemptOnly && kind == SIG_POST)) {
     if (sig == 0 || validity == 0 && signatureChecksValidity(kind)) { rejected(); why(A("signing TLVs missing"), -1); return POST_UNSIGNED; }
     if (afterSignature) { rejected(); why(A("Signature is not the last TLV"), -1); return POST_UNAUTHORIZED; }
     const v = verifySignedPayload(payload, signedLen, sig, sigLen, validity, validityLen,
