@@ -4,15 +4,18 @@
  *
  * Every durable write the PAL makes for the agent is counted, 1-based from
  * the start of the process: record write, record erase, slot write, slot
- * erase, slot activate. The boot loader's own swap (slots_apply_pending_boot)
- * is not counted: it is trusted to be atomic, the agent is what is under
- * test. At write N the power goes:
+ * erase, slot activate, and the boot loader's swap of an activated slot
+ * (slots_apply_pending_boot, at a start or a reboot). The swap is atomic
+ * (one map file replaced), but the power can still go just before it: the
+ * Node host's FaultStorage does not count it, so its sweep never cuts
+ * between the agent's reboot and the swap; this one can. At write N the
+ * power goes:
  *   skip  the write does not happen at all;
  *   torn  a record write leaves what files_write_atomic leaves when the power
  *         fails mid-write (a temporary file holding the first half of the
  *         bytes, never renamed); a slot write lands its first half in the
- *         partition file. Erases and activations have nothing to tear and
- *         are skipped.
+ *         partition file. Erases, activations and the boot loader's swap
+ *         have nothing to tear and are skipped.
  * Then the process ends at once through _exit(EXIT_POWER_CUT): no atexit
  * handlers, no stdio flush beyond the line already written, no clean-up,
  * no fsync of anything not yet synced. The next start sees the state

@@ -142,6 +142,11 @@ slots_apply_pending_boot(void)
     memcpy(map, boot_map, sizeof map);
     map[0] = boot_map[next];
     map[next] = boot_map[0];
+    /* Counted like the agent's writes: the power may go between the agent's
+     * reboot and the loader's map write, and a test must be able to cut
+     * there. The map is replaced atomically, so torn skips too. */
+    if (power_cut_count("boot-swap 0 %d", next) != POWER_ON)
+        power_cut_now(-1);
     if (save_boot(0, map) < 0)
         return CSMP_PAL_IO;
     host_log(LOG_INFO, "slots", "boot loader: slot %d is now the running image (swapped into slot 0; the previous image is kept in slot %d)",

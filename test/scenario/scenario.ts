@@ -170,7 +170,8 @@ export async function survivesRestart(s: ScenarioNms, d: DeviceHandle): Promise<
   await waitFor(d, "a report after the restart", () => reportsOf(s, d, reports).length >= 1, 10_000);
 }
 
-function responseOf(tlvs: readonly Tlv[], type: number): number | undefined {
+/** The code of a response TLV (71..74) in an answer; undefined when there is none. */
+export function responseOf(tlvs: readonly Tlv[], type: number): number | undefined {
   const t = tlvs.find((x) => x.type === type);
   return t ? ((valueOf(t).response as number | undefined) ?? 0) : undefined;
 }
