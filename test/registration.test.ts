@@ -78,9 +78,36 @@ describe("registration schedule", () => {
     const time = sends[0].tlvs[1].value as { posix: number };
     expect(time.posix).toBeGreaterThan(1_700_000_000);
   });
+
+  it("leaves out what does not fit the payload budget: DeviceID and CurrentTime come first and always fit", () => {
+    const world = createWorld();
+    const sends = watchRegistrations(world);
+    answerRegistrations(world);
+    addDevice(world, { mtu: 128, hardware: { descr: "x".repeat(200) } });
+    world.clock.runUntil(() => sends.length > 0, H);
+    const names = sends[0].tlvs.map((t) => t.name);
+    expect(names.slice(0, 2)).toEqual(["DeviceID", "CurrentTime"]);
+    expect(names).not.toContain("HardwareDesc"); // too large: left out, the smaller ones after it still go
+    expect(names).toContain("InterfaceDesc");
+    expect(sends[0].tlvs.reduce((n, t) => n + t.raw.length, 0)).toBeLessThanOrEqual(128);
+  });
 });
 
 describe("the 2.03 answer", () => {
+  it("a 2.03 carrying a TLV the device does not take from a registration answer fails as a whole (as the reference agent)", () => {
+    const world = createWorld();
+    const sends = watchRegistrations(world);
+    let answers = 0;
+    answerRegistrations(world, () => (answers++ === 0
+      ? encodeTlvs([{ type: "SessionID", value: { id: "s-1" } }, { type: "NMSSettings", value: { regIntervalMax: 900 } }])
+      : new Uint8Array()));
+    const device = addDevice(world);
+    world.clock.runUntil(() => agentLog(device).includes("registered"), 2 * H);
+    expect(agentLog(device)).toContain("NMS message rejected: TLV not supported 42");
+    expect(sends.length).toBe(2); // the first answer counted as none; the second attempt registered
+    expect(sends[1].tlvs.map((t) => t.name)).not.toContain("SessionID"); // nothing of the failed answer was kept
+  });
+
   it("stores SessionID, GroupAssign and ReportSubscribe durably; they come back after a reboot", () => {
     const world = createWorld();
     const sends = watchRegistrations(world);
