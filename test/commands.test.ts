@@ -109,6 +109,35 @@ describe("settings", () => {
     expect(t.posix - 2_000_000_000).toBeLessThan(5);
   });
 
+  it("NMSRedirectRequest by POST: immediate registers with the new NMS now, otherwise on the usual schedule; until reboot", async () => {
+    register(device);
+    const second = world.net.bindSync("2001:db8::99", 61628);
+    const atSecond: { at: number; reason: number }[] = [];
+    second.onReceive((d) => {
+      const m = decodeCoap(d.payload);
+      if (uriPath(m) === "/r") atSecond.push({ at: world.clock.nowMs(), reason: (decodeTlvs(m.payload).find((t) => t.type === 43)!.value as { lastRegReason: number }).lastRegReason });
+    });
+    const redirect = (immediate: boolean) => exchange(world, device, postTo(signed(world, [{ type: "NMSRedirectRequest", value: { url: "coap://[2001:db8::99]:61628", immediate } }])));
+    let t0 = world.clock.nowMs();
+    expect((await redirect(true)).code).toBe("2.01");
+    world.clock.advance(1000);
+    expect(atSecond).toHaveLength(1);
+    expect(atSecond[0].at - t0).toBeLessThan(1000);
+    expect(atSecond[0].reason).toBe(5);
+    t0 = world.clock.nowMs();
+    expect((await redirect(false)).code).toBe("2.01");
+    world.clock.runUntil(() => atSecond.length > 1, 2 * H);
+    // The draft's start: a random [0, tIntervalMin] lead-in, then a send in the second half of tIntervalMin.
+    expect(atSecond[1].at - t0).toBeGreaterThanOrEqual(150_000);
+    expect(atSecond[1].at - t0).toBeLessThanOrEqual(600_000);
+    expect(atSecond[1].reason).toBe(5);
+    // Not persisted: after a reboot the configured NMS again.
+    device.host.powerCycle();
+    const before = atSecond.length;
+    register(device);
+    expect(atSecond).toHaveLength(before);
+  });
+
   it("RebootRequest: answered first, then the device restarts and re-registers (reason 2, administrative)", async () => {
     register(device);
     const reasons: number[] = [];
@@ -180,6 +209,27 @@ describe("groups and multicast", () => {
     expect((await exchange(world, device, getTlvs([58]))).tlvs.map((t) => t.value)).toEqual([{ type: 2, id: 9 }]);
   });
 
+  it("keeps group types 1 to 4, one id each; GroupAssign of another type is logged and ignored (2.01)", async () => {
+    register(device);
+    const post = (tlvs: TlvInput[]) => exchange(world, device, postTo(signed(world, tlvs)));
+    const a = await post([1, 2, 3, 4, 5].map((type) => ({ type: "GroupAssign", value: { type, id: 10 + type } })));
+    expect(a.code).toBe("2.01");
+    expect(agentLog(device)).toContain("GroupAssign: unsupported group type 5");
+    await post([{ type: "GroupAssign", value: { type: 3, id: 99 } }]); // replaces that type's id
+    expect((await exchange(world, device, getTlvs([58]))).tlvs.map((t) => t.value)).toEqual([
+      { type: 1, id: 11 }, { type: 2, id: 12 }, { type: 3, id: 99 }, { type: 4, id: 14 },
+    ]);
+  });
+
+  it("a multicast GET without `a` has nobody to answer: nothing is sent", () => {
+    register(device);
+    posts = [];
+    const got = sendRaw({ ...get("/c", ["q=2"]), type: CoapType.NonConfirmable, mid: 98 }, GROUP);
+    world.clock.advance(30_000);
+    expect(got).toEqual([]);
+    expect(posts).toEqual([]);
+  });
+
   it("a multicast GET with `a` is answered by a NON POST to the NMS within a seconds", async () => {
     register(device);
     await exchange(world, device, postTo(signed(world, [{ type: "GroupAssign", value: { type: 1, id: 5 } }])));
@@ -191,6 +241,29 @@ describe("groups and multicast", () => {
     expect(posts).toHaveLength(1);
     expect(posts[0].at - t0).toBeLessThanOrEqual(10_100);
     expect(posts[0].tlvs.map((t) => t.type)).toEqual([7, 18, 2, 22]);
+  });
+
+  it("a unicast NON POST gets no CoAP answer; its outputs go out at once by NON POST, SessionID and CurrentTime first", () => {
+    register(device);
+    posts = [];
+    const t0 = world.clock.nowMs();
+    const got = sendRaw({ ...postTo(encodeTlvs([{ type: "DescriptionRequest", value: { tlvid: ["22", "2"] } }]), false), mid: 31 });
+    expect(got.filter((m) => m.code >= 64)).toEqual([]); // no response, only the device's own POST
+    expect(posts).toHaveLength(1);
+    expect(posts[0].at - t0).toBeLessThan(100);
+    expect(posts[0].tlvs.map((t) => t.type)).toEqual([7, 18, 22, 2]);
+  });
+
+  it("a request arriving while an asynchronous answer waits joins it: one answer, at the first one's time", () => {
+    register(device);
+    posts = [];
+    const t0 = world.clock.nowMs();
+    sendRaw({ ...get("/c", ["q=2", "a=20"]), type: CoapType.NonConfirmable, mid: 41 });
+    sendRaw({ ...get("/c", ["q=22", "a=1"]), type: CoapType.NonConfirmable, mid: 42 });
+    world.clock.advance(21_000);
+    expect(posts).toHaveLength(1);
+    expect(posts[0].tlvs.map((t) => t.type)).toEqual([7, 18, 2, 22]);
+    expect(posts[0].at - t0).toBeLessThanOrEqual(20_200);
   });
 
   it("the `r` option sends the asynchronous answer to another URL", async () => {
@@ -221,6 +294,14 @@ describe("alarms", () => {
     const report = events[0].tlvs.find((t) => t.type === 500)!.value as { seqIndex: number; id: { code: number } };
     expect(report.id.code).toBe(3);
     expect(report.seqIndex).toBe(1);
+    // A related TLV is named in relatedTlvIds, for the NMS to read; its value is not sent along.
+    posts = [];
+    await exchange(world, device, postTo(signed(world, [{ type: "EventSubscribe", value: { id: [{ ianaen: 0, code: 6 }] } }])));
+    expect(device.host.raiseEvent(6, 16)).toBe(0);
+    world.clock.advance(1000);
+    const withRelated = posts.find((p) => p.tlvs.some((t) => t.type === 500))!;
+    expect(withRelated.tlvs.map((t) => t.type)).toEqual([7, 18, 500]);
+    expect(withRelated.tlvs[2].value).toMatchObject({ seqIndex: 2, relatedTlvIds: ["16"] });
     expect(device.host.raiseEvent(999)).toBe(-1);
   });
 
@@ -281,6 +362,34 @@ describe("platform TLVs and network tests", () => {
     await settle(10_000);
     expect(posts.flatMap((p) => p.tlvs).find((t) => t.type === 31)!.value).toMatchObject({ sent: 5, received: 5 });
     expect(posts[0].at - t0).toBeGreaterThanOrEqual(4_000);
+  });
+
+  it("PingRequest: GET 31 is empty before any ping and then serves the last result; a second request while one runs is refused", async () => {
+    register(device);
+    world.net.bindSync("2001:db8::50", 7);
+    const get31 = async () => (await exchange(world, device, getTlvs([31]))).tlvs;
+    expect(await get31()).toEqual([]);
+    const ping = (count: number) => exchange(world, device, postTo(signed(world, [{ type: "PingRequest", value: { dest: "2001:db8::50", count, delay: 1 } }])));
+    expect((await ping(3)).code).toBe("2.01");
+    expect((await ping(7)).code).toBe("2.01"); // still answered
+    expect(agentLog(device)).toContain("ping could not be started");
+    await settle(10_000);
+    expect((await get31()).map((t) => t.value)).toEqual([expect.objectContaining({ sent: 3, received: 3 })]);
+  });
+
+  it("NetworkRole: an empty TLV is preference 0 (the field is not in a oneof)", async () => {
+    const seen: string[] = [];
+    world = createWorld();
+    device = addDevice(world, { nmsKey: nmsKeyHex, onHostTlv: (type, _pen, _sub, value) => { seen.push(`${type}/${value.length}`); return 0; } });
+    expect((await exchange(world, device, postTo(signed(world, [{ type: "NetworkRole", value: {} }])))).code).toBe("2.01");
+    expect(seen).toEqual(["141/0"]);
+    const role = (await exchange(world, device, getTlvs([141]))).tlvs;
+    expect(role.map((t) => t.type)).toEqual([141]);
+    expect((role[0].value as { preference?: number }).preference ?? 0).toBe(0);
+  });
+
+  it("MplReset is not applied (no MPL statistics here): 4.04", async () => {
+    expect((await exchange(world, device, postTo(signed(world, [{ type: "MplReset", value: { stats: true } }])))).code).toBe("4.04");
   });
 
   it("NetworkRole and vendor TLVs go to the platform; NetworkRole is kept and served", async () => {
