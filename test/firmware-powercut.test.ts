@@ -14,10 +14,9 @@ import { readFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { VirtualFleet } from "../host/nms/campaign-fleet.ts";
 import { FirmwareCampaign, type CampaignProgress } from "../host/nms/campaign.ts";
-import { blockData } from "../host/nms/campaign-bitmap.ts";
 import { FaultStorage, type CutMode, type DurableWrite, type PowerCut } from "../host/fault-storage.ts";
 import { MemoryStorage } from "../host/storage.ts";
-import { decodeTlvs, encodeVarint } from "../host/nms/tlv.ts";
+import { markedButWrong, rowsNotTrue, storageFlash, type Row } from "./support/firmware-flash.ts";
 
 const VECTORS = new URL("../../shared/vectors/", import.meta.url).pathname;
 const IMAGE_68 = readFileSync(`${VECTORS}opencsmp-node-6.8-sample-image.bin`);
@@ -26,56 +25,6 @@ const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 const HASH_69 = sha(IMAGE_69);
 const BLOCK = 1024;
 const BLOCKS = Math.ceil(IMAGE_69.length / BLOCK); // 24
-
-type Row = Record<string, unknown>;
-
-/**
- * The agent's firmware record ("fwmeta", assembly/firmware/slots.ts): 16 bytes
- * of state (u32 upload state, i32 slot to load, u32 load time, i32 slot being
- * activated), then per slot an i16 length and a FirmwareImageInfo encoding.
- */
-function fwmeta(s: MemoryStorage): { state: Buffer; slots: (Row | null)[] } | null {
-  const r = s.read("fwmeta");
-  if (!r.ok || !r.value) return null;
-  const b = Buffer.from(r.value);
-  const slots: (Row | null)[] = [];
-  let p = 16;
-  for (let i = 0; i < 3; i++) {
-    const len = b.readInt16LE(p);
-    p += 2;
-    if (len < 0) { slots.push(null); continue; }
-    const framed = Buffer.concat([encodeVarint(75), encodeVarint(len), b.subarray(p, p + len)]);
-    slots.push(decodeTlvs(framed)[0].value as Row);
-    p += len;
-  }
-  return { state: b.subarray(0, 16), slots };
-}
-
-/**
- * Blocks the durable bitmap marks received whose bytes in slot 1 are not
- * the file's, while slot 1's record is the 6.9 upload. Not during an
- * activation: the boot loader has swapped the slots then, and the agent puts
- * the records right at boot.
- */
-function markedButWrong(s: MemoryStorage): { checked: number; wrong: number[] } {
-  const meta = fwmeta(s);
-  const info = meta?.slots[1];
-  const bits = s.read("fwbits");
-  const none = { checked: 0, wrong: [] };
-  if (!meta || !info || Buffer.from(info.fileHash as Uint8Array).toString("hex") !== HASH_69) return none;
-  if (!bits.ok || !bits.value) return none;
-  if (meta.state.readInt32LE(12) >= 0) return none;
-  const wrong: number[] = [];
-  let checked = 0;
-  for (let n = 0; n < BLOCKS; n++) {
-    if ((bits.value[n >> 3] & (0x80 >> (n & 7))) === 0) continue;
-    checked++;
-    const want = blockData(IMAGE_69, BLOCK, n);
-    const got = s.slotRead(1, n * BLOCK, want.length);
-    if (!got.ok || !Buffer.from(got.value).equals(want)) wrong.push(n);
-  }
-  return { checked, wrong };
-}
 
 interface Outcome {
   progress: CampaignProgress;
@@ -99,7 +48,7 @@ async function download(cut: PowerCut | null): Promise<Outcome> {
   const problems: string[] = [];
   let marksChecked = 0;
   storage.onCut = () => {
-    const { checked, wrong } = markedButWrong(inner);
+    const { checked, wrong } = markedButWrong(storageFlash(inner), IMAGE_69, BLOCK);
     marksChecked += checked;
     if (wrong.length) problems.push(`at the cut, blocks ${wrong.join(",")} are marked but not written`);
     device.host.powerCycle();
@@ -123,16 +72,11 @@ async function download(cut: PowerCut | null): Promise<Outcome> {
   if (!slot0.ok || sha(slot0.value) !== HASH_69) problems.push("slot 0 does not hold the 6.9 file");
   // Every row for a whole file must describe what its slot holds.
   const rows = (await fleet.drive(fleet.nms.get(device.eui64, [75]))).tlvs.map((t) => t.value as Row);
-  for (const r of rows) {
-    const bitmap = r.bitmap as Uint8Array | undefined;
-    if (bitmap && bitmap.length && !bitmap.subarray(0, -1).every((b) => b === 0xff)) continue; // an upload in progress
-    const content = inner.slotRead(Number(r.index ?? 0), 0, Number(r.fileSize ?? 0));
-    if (!content.ok || sha(content.value) !== Buffer.from(r.fileHash as Uint8Array).toString("hex")) {
-      problems.push(`FirmwareImageInfo row ${String(r.index)} says ${String(r.version)} but the slot holds something else`);
-    }
-  }
-  // The new image is good: a device that falls back from it did so by mistake.
-  if (fleet.agentLines(device).some((l) => l.startsWith("firmware activation failed"))) problems.push("the device fell back from the good image");
+  problems.push(...rowsNotTrue(storageFlash(inner), rows));
+  // The new image is good: a device that falls back from it did so by mistake,
+  // unless the power took the activation itself (the boot loader never heard of it).
+  const fellBack = fleet.agentLines(device).some((l) => l.startsWith("firmware activation did not take effect"));
+  if (fellBack && storage.cut?.kind !== "slot-activate") problems.push("the device fell back from the good image");
   return { progress, journal, cut: storage.cut, marksChecked, problems, boots: device.host.bootCount };
 }
 

@@ -29,7 +29,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { codeText } from "../host/nms/coap.ts";
 import type { Tlv } from "../host/nms/tlv.ts";
 import { buildCHost } from "./support/c-host.ts";
-import { markedButWrong, rowsNotTrue, slotBytes, type Row } from "./support/firmware-flash.ts";
+import { markedButWrong, rowsNotTrue, slotBytes, stateDirFlash, type Row } from "./support/firmware-flash.ts";
 import { BLOCK, BLOCKS, finishDownload, IMAGE, imageBlock, images, loadRequest, runningRow, transferRequest, VERSION } from "./support/firmware-nms.ts";
 import { inParallel, journal } from "./support/power-cut-run.ts";
 import {
@@ -155,7 +155,7 @@ async function firmwareCase(cut: Cut): Promise<void> {
   try {
     const label = cutLabel(cut, download);
     const log = await cutRun(w, DOWNLOAD, download, cut);
-    const { checked, wrong } = markedButWrong(w.stateDir, IMAGE, BLOCK);
+    const { checked, wrong } = markedButWrong(stateDirFlash(w.stateDir), IMAGE, BLOCK);
     marksChecked += checked;
     expect(wrong, `${label}: blocks marked received without their data in slot 1`).toEqual([]);
     const slotWrite = download.journal[cut.at - 1].match(/^slot-write 1 @(\d+) (\d+) bytes$/);
@@ -170,7 +170,7 @@ async function firmwareCase(cut: Cut): Promise<void> {
       const rows = await finishDownload(w, run);
       expect(runningRow(rows), `${label}: the running image`).toMatchObject({ index: 0, version: VERSION, fileSize: IMAGE.length });
       expect(slotBytes(w.stateDir, 0, 0, IMAGE.length).equals(IMAGE), `${label}: slot 0 holds 6.9`).toBe(true);
-      expect(rowsNotTrue(w.stateDir, rows), label).toEqual([]);
+      expect(rowsNotTrue(stateDirFlash(w.stateDir), rows), label).toEqual([]);
       // Only an activation the cut itself stopped may find the old image at boot.
       if (!download.journal[cut.at - 1].startsWith("slot-activate")) {
         expect(run.log(), `${label}: the device fell back from the good image`).not.toMatch(/firmware activation did not take effect/);

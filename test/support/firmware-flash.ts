@@ -1,15 +1,17 @@
-// What a csmp-agent state directory holds of the agent's firmware, read as
-// the boot loader and the agent would after a power cut: the slot partitions
-// through boot.json's map (pal/posix/slots.c: erased bytes read 0xFF), the
-// agent's "fwmeta" and "fwbits" records (layouts in
-// assembly/firmware/slots.ts), and the two truths a download must keep:
-// a block marked received holds the file's bytes, and a FirmwareImageInfo
-// row for a whole file describes what its slot holds.
+// What a device's flash holds of the agent's firmware, read as the boot
+// loader and the agent would after a power cut: the slots, the agent's
+// "fwmeta" and "fwbits" records (layouts in assembly/firmware/slots.ts), and
+// the two truths a download must keep: a block marked received holds the
+// file's bytes, and a FirmwareImageInfo row for a whole file describes what
+// its slot holds. Two views of a flash: a csmp-agent state directory
+// (stateDirFlash: slot partitions through boot.json's map, pal/posix/slots.c;
+// erased bytes read 0xFF) and a Node host DeviceStorage (storageFlash).
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { blockCount, blockData, receivedBlocks } from "../../host/nms/campaign-bitmap.ts";
 import { decodeTlvs, encodeVarint } from "../../host/nms/tlv.ts";
+import type { DeviceStorage } from "../../host/storage.ts";
 
 export type Row = Record<string, unknown>;
 
@@ -17,9 +19,12 @@ const SLOTS = 3;
 const hex = (b: unknown) => (b instanceof Uint8Array ? Buffer.from(b).toString("hex") : "");
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
-function record(stateDir: string, key: string): Buffer | null {
-  const path = join(stateDir, "records", `${key}.rec`);
-  return existsSync(path) ? readFileSync(path) : null;
+/** A device's flash as the checks below read it. */
+export interface FlashView {
+  /** A record's bytes, null when absent. */
+  record(key: string): Buffer | null;
+  /** len bytes of a slot from offset (erased: 0xFF). */
+  slotBytes(slot: number, offset: number, len: number): Buffer;
 }
 
 /** boot.json (absent: nothing pending, the identity map). */
@@ -38,6 +43,31 @@ export function slotBytes(stateDir: string, slot: number, offset: number, len: n
   return out;
 }
 
+/** A csmp-agent (or FreeRTOS simulator) state directory. */
+export function stateDirFlash(stateDir: string): FlashView {
+  return {
+    record: (key) => {
+      const path = join(stateDir, "records", `${key}.rec`);
+      return existsSync(path) ? readFileSync(path) : null;
+    },
+    slotBytes: (slot, offset, len) => slotBytes(stateDir, slot, offset, len),
+  };
+}
+
+/** A Node host DeviceStorage (read errors read as absent / erased). */
+export function storageFlash(storage: DeviceStorage): FlashView {
+  return {
+    record: (key) => {
+      const r = storage.read(key);
+      return r.ok && r.value ? Buffer.from(r.value) : null;
+    },
+    slotBytes: (slot, offset, len) => {
+      const r = storage.slotRead(slot, offset, len);
+      return r.ok ? Buffer.from(r.value) : Buffer.alloc(len, 0xff);
+    },
+  };
+}
+
 /** The "fwmeta" record: the 16 bytes of state, then per slot an i16 length and a FirmwareImageInfo encoding (-1: none). */
 export interface FwMeta {
   upload: number;
@@ -48,8 +78,8 @@ export interface FwMeta {
   slots: (Row | null)[];
 }
 
-export function readFwmeta(stateDir: string): FwMeta | null {
-  const b = record(stateDir, "fwmeta");
+export function readFwmeta(flash: FlashView): FwMeta | null {
+  const b = flash.record("fwmeta");
   if (!b || b.length < 16) return null;
   const slots: (Row | null)[] = [];
   let p = 16;
@@ -70,9 +100,9 @@ export function readFwmeta(stateDir: string): FwMeta | null {
  * Not during an activation: the boot loader may have swapped the slots, and
  * the agent puts its records right at the next boot.
  */
-export function markedButWrong(stateDir: string, file: Uint8Array, blockSize: number): { checked: number; wrong: number[] } {
-  const meta = readFwmeta(stateDir);
-  const bits = record(stateDir, "fwbits");
+export function markedButWrong(flash: FlashView, file: Uint8Array, blockSize: number): { checked: number; wrong: number[] } {
+  const meta = readFwmeta(flash);
+  const bits = flash.record("fwbits");
   const none = { checked: 0, wrong: [] };
   if (!meta || hex(meta.slots[1]?.fileHash) !== sha(file) || meta.activating >= 0 || !bits) return none;
   const wrong: number[] = [];
@@ -81,19 +111,19 @@ export function markedButWrong(stateDir: string, file: Uint8Array, blockSize: nu
     if ((bits[n >> 3] & (0x80 >> (n & 7))) === 0) continue;
     checked++;
     const want = blockData(file, blockSize, n);
-    if (!slotBytes(stateDir, 1, n * blockSize, want.length).equals(want)) wrong.push(n);
+    if (!flash.slotBytes(1, n * blockSize, want.length).equals(want)) wrong.push(n);
   }
   return { checked, wrong };
 }
 
 /** FirmwareImageInfo rows for a whole file (not an upload in progress) whose slot holds something else. */
-export function rowsNotTrue(stateDir: string, rows: readonly Row[]): string[] {
+export function rowsNotTrue(flash: FlashView, rows: readonly Row[]): string[] {
   const problems: string[] = [];
   for (const r of rows) {
     const size = Number(r.fileSize ?? 0);
     const bitmap = r.bitmap as Uint8Array | undefined;
     if (bitmap?.length && !receivedBlocks(r as { bitmap?: Uint8Array; bitmapOffset?: number }, blockCount(size, Number(r.blockSize ?? 1))).every(Boolean)) continue;
-    if (sha(slotBytes(stateDir, Number(r.index ?? 0), 0, size)) !== hex(r.fileHash)) {
+    if (sha(flash.slotBytes(Number(r.index ?? 0), 0, size)) !== hex(r.fileHash)) {
       problems.push(`FirmwareImageInfo row ${String(r.index ?? 0)} says ${String(r.version)} but its slot holds something else`);
     }
   }
