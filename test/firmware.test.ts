@@ -64,6 +64,8 @@ describe("a transfer", () => {
     const t = await post([transferRequest(IMAGE_69)]);
     expect(t.code).toBe("2.01");
     expect(response(t.tlvs, 71)).toBe(0);
+    // TransferResponse even for OK, with the file's hash (the draft: the NMS proceeds on an OK answer).
+    expect(Buffer.from((t.tlvs.find((x) => x.type === 71)!.value as { fileHash: Uint8Array }).fileHash).equals(sha(IMAGE_69))).toBe(true);
     // Blocks out of order, some twice, unsigned (ImageBlock is exempt), the last with a DescriptionRequest.
     const order = [...Array(blocks).keys()].reverse();
     for (const n of order.slice(0, -1)) expect((await post([blockTlv(IMAGE_69, n)], false)).code).toBe("2.01");
@@ -114,6 +116,19 @@ describe("a transfer", () => {
     expect(Buffer.from(running.fileHash as Uint8Array).equals(sha(IMAGE_68))).toBe(true);
     const s0 = storage.slotRead(0, 0, IMAGE_68.length);
     expect(s0.ok && Buffer.from(s0.value).equals(IMAGE_68)).toBe(true);
+  });
+
+  it("LoadRequest with loadTime 0 loads now, like 1 and like no loadTime", async () => {
+    await post([transferRequest(IMAGE_69)]);
+    for (let n = 0; n < Math.ceil(IMAGE_69.length / BLOCK); n++) await post([blockTlv(IMAGE_69, n)], false);
+    const load = { type: "LoadRequest", value: { fileHash: sha(IMAGE_69), loadTime: 0 } };
+    expect(encodeTlvs([load]).length).toBe(2 + 34 + 2); // loadTime 0 is on the wire, not left out
+    const boots = device.host.bootCount;
+    const l = await post([load]);
+    expect(response(l.tlvs, 72)).toBe(0);
+    world.clock.runUntil(() => device.host.bootCount > boots, 5_000);
+    world.clock.advance(10);
+    expect((await images()).find((i) => i.isRunning)).toMatchObject({ version: "6.9.99" });
   });
 
   it("a pending load survives a reboot and fires when due", async () => {
