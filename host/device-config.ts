@@ -43,7 +43,7 @@ export interface AddressRow {
   /** ifIndex (default 1). */
   if?: number;
   pfxlen?: number;
-  /** IpAddressOriginTC (default 4 manual, as the agent assumes). */
+  /** IpAddressOriginTC: 1 other, 2 manual (the agent's default), 4 dhcp, 5 linklayer, 6 random. */
   origin?: number;
   status?: number;
   type?: number;

@@ -72,7 +72,7 @@ describe("a transfer", () => {
     await post([blockTlv(IMAGE_69, 3)], false);
     const last = await post([blockTlv(IMAGE_69, 0), { type: "DescriptionRequest", value: { tlvid: ["75"] } }], false);
     const upload = last.tlvs.filter((t) => t.type === 75).map((t) => t.value as Record<string, unknown>).find((i) => i.index === 1)!;
-    expect(Buffer.from(upload.bitmap as Uint8Array).every((b, i, a) => b === 0xff || (i === a.length - 1 && b === (0xff << (8 - (blocks % 8 || 8))) & 0xff))).toBe(true);
+    expect(Buffer.from(upload.bitmap as Uint8Array).every((b, i, a) => b === 0xff || (i === a.length - 1 && b === ((0xff << (8 - (blocks % 8 || 8))) & 0xff)))).toBe(true);
     expect(agentLog(device)).toContain("firmware upload complete and verified");
 
     // Load in two minutes.
@@ -129,6 +129,8 @@ describe("a transfer", () => {
     world.clock.runUntil(() => device.host.bootCount > boots, 5_000);
     world.clock.advance(10);
     expect((await images()).find((i) => i.isRunning)).toMatchObject({ version: "6.9.99" });
+    // The restart is counted as the agent's own (docs/device-config.md, reset.cause).
+    expect((await exchange(world, device, getTlvs([86]))).tlvs[0].value).toMatchObject({ total: 2, softwareReset: { total: 1, FWLoadReset: 1 } });
   });
 
   it("a pending load survives a reboot and fires when due", async () => {

@@ -56,6 +56,8 @@ export interface DeviceOptions extends Partial<DeviceConfigOptions> {
   port?: number;
   storage?: MemoryStorage;
   seed?: number;
+  /** The whole configuration text, as is (the options that build one are then ignored). */
+  rawConfig?: string;
 }
 
 let nextDevice = 2;
@@ -66,7 +68,7 @@ export function addDevice(world: World, o: DeviceOptions = {}): Device {
   const address = o.address ?? `2001:db8::${n.toString(16)}`;
   const port = o.port ?? 61628;
   const storage = o.storage ?? new MemoryStorage({ slotSizes: [64 * 1024, 64 * 1024, 64 * 1024] });
-  const config = buildDeviceConfig({
+  const config = o.rawConfig ?? buildDeviceConfig({
     eui64: o.eui64 ?? `00173bab0000${n.toString(16).padStart(4, "0")}`,
     nmsUrl: o.nmsUrl ?? `coap://[${NMS_ADDR}]:${NMS_PORT}`,
     hardware: { descr: "OpenCSMP test device", fwrev: "1.0", model: "TB-1", ...o.hardware },
