@@ -248,6 +248,22 @@ describe("groups and multicast", () => {
     expectOneAnswer(t0, 10_100, [7, 18, 2, 22]);
   });
 
+  it("draws the `a` delay from all of [0, a] (the reference agent waits a/2..2a)", () => {
+    register(device);
+    const delays: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      posts = [];
+      const t0 = world.clock.nowMs();
+      sendRaw({ ...get("/c", ["q=22", "a=10"]), type: CoapType.NonConfirmable, mid: 500 + i });
+      world.clock.advance(10_900);
+      expect(posts).toHaveLength(1);
+      delays.push(posts[0].at - t0);
+    }
+    expect(Math.max(...delays)).toBeLessThanOrEqual(10_100);
+    expect(delays.filter((d) => d < 5000).length).toBeGreaterThan(5);
+    expect(delays.filter((d) => d > 5000).length).toBeGreaterThan(5);
+  });
+
   it("a unicast NON POST gets no CoAP answer; its outputs go out at once by NON POST, SessionID and CurrentTime first", () => {
     register(device);
     posts = [];
