@@ -52,7 +52,7 @@ interface DurableUpdate {
   /** TLVs the update changes: after a cut each answers its old or its new value. */
   tlvs: number[];
   /** Brings the device to the old state once it has registered. */
-  prepare?: (f: VirtualFleet, d: FleetDevice) => Promise<unknown>;
+  prepare?: (f: VirtualFleet, d: FleetDevice) => Promise<{ code: number | null }>;
   /** The update restarts the device (the run waits for it to register again). */
   reboots?: boolean;
   /** The update; null: the first boot and registration are the update. */
@@ -63,8 +63,8 @@ const UPDATES: DurableUpdate[] = [
   { name: "first boot and registration", tlvs: [7, 86], apply: null },
   {
     name: "ReportSubscribe", tlvs: [13],
-    prepare: (f, d) => f.nms.setReportSubscription(d.eui64, { interval: 600, tlvid: [11] }),
-    apply: (f, d) => f.nms.setReportSubscription(d.eui64, { interval: 300, tlvid: [11, 86], intervalHeartBeat: 3600, tlvidHeartBeat: ["2"] }),
+    prepare: (f, d) => f.nms.setReportSubscription(d.eui64, { interval: 600, tlvid: ["11"] }),
+    apply: (f, d) => f.nms.setReportSubscription(d.eui64, { interval: 300, tlvid: ["11", "86"], intervalHeartBeat: 3600, tlvidHeartBeat: ["2"] }),
   },
   {
     name: "GroupAssign", tlvs: [58],
