@@ -3,7 +3,7 @@
 import { describe, it, expect, beforeEach } from "vitest";
 import { createWorld, addDevice, agentLog, type World, type Device } from "./support/testbed.ts";
 import { exchange, signed, postTo, getTlvs, nmsKeyHex } from "./support/nms-ops.ts";
-import { decodeCoap, parseCodeText, CoapType, uriPath, get, type CoapMessage } from "../host/nms/coap.ts";
+import { decodeCoap, parseCodeText, CoapType, uriPath, get, post, type CoapMessage } from "../host/nms/coap.ts";
 import { decodeTlvs, encodeTlvs, type Tlv, type TlvInput } from "../host/nms/tlv.ts";
 import { requireAddress } from "../host/ipv6.ts";
 import { encodeCoap } from "../host/nms/coap.ts";
@@ -292,6 +292,27 @@ describe("groups and multicast", () => {
     world.clock.advance(1000);
     expect(got).toHaveLength(1);
     expect(got[0].map((t) => t.type)).toEqual([18, 2]);
+  });
+
+  it("a PingRequest with `r` sends its PingResponse to that URL, later pings to the NMS again", async () => {
+    register(device);
+    world.net.bindSync("2001:db8::50", 7); // a neighbour that answers echoes
+    const other = world.net.bindSync("2001:db8::77", 5683);
+    const got: Tlv[][] = [];
+    other.onReceive((d) => { const m = decodeCoap(d.payload); if (uriPath(m) === "/c") got.push(decodeTlvs(m.payload)); });
+    const ping = (count: number) => signed(world, [{ type: "PingRequest", value: { dest: "2001:db8::50", count, delay: 1 } }]);
+    posts = [];
+    // NON, as FND sends PingRequest; a CON would get an empty ACK and nothing more here.
+    sendRaw({ ...post("/c", ping(2), { confirmable: false, query: ["r=coap://[2001:db8::77]:5683"] }), mid: 31 });
+    await settle(10_000);
+    expect(got.flatMap((tlvs) => tlvs).find((t) => t.type === 31)?.value).toMatchObject({ sent: 2, received: 2 });
+    expect(posts.flatMap((p) => p.tlvs).some((t) => t.type === 31)).toBe(false);
+    // Without `r` the next result goes to the NMS, not to the earlier URL.
+    got.length = 0;
+    await exchange(world, device, postTo(ping(1)));
+    await settle(10_000);
+    expect(posts.flatMap((p) => p.tlvs).find((t) => t.type === 31)?.value).toMatchObject({ sent: 1, received: 1 });
+    expect(got).toEqual([]);
   });
 });
 

@@ -18,7 +18,6 @@ let destPort: i32 = 0;
 let useNms = true;
 let waiting = false;
 
-/** Starts collecting a new asynchronous answer (replacing one not yet sent). */
 /**
  * Starts collecting an asynchronous answer. While one is already waiting to
  * go out, new ids join it (one answer carries both): a NON request arriving

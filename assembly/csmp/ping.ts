@@ -4,11 +4,16 @@
 import { PingRequest, PingResponse } from "../generated/csmp";
 import { pal_ping } from "../pal";
 import { ipv6Parse } from "../util/ipv6";
-import { asyncReset, asyncAddId, asyncSchedule } from "./async-answer";
+import { asyncReset, asyncAddId, asyncSchedule, asyncTo } from "./async-answer";
+import { requestRepliesElsewhere, replyAddr as requestReplyAddr, replyPort as requestReplyPort } from "./server";
 import { log, LOG_WARN } from "../runtime/log";
 
 const dest = memory.data(16);
 const result = memory.data(24); // sent, received, min, mean, max, stdev (u32 each, ms)
+// Where the PingResponse goes: the NMS, or the `r` URL of the PingRequest
+// (the draft allows `r` for "the subsequent PingResponse").
+const replyAddr = memory.data(16);
+let replyPort: i32 = -1;
 let done = false;
 
 const MAX_COUNT: u32 = 20;
@@ -19,7 +24,9 @@ export function onPingRequest(r: PingRequest): void {
   // Without count or delay, Cisco's schema defaults: 5 echoes 1 s apart.
   const count = r.hasCount && r.count > 0 ? min(r.count, MAX_COUNT) : 5;
   const delay = r.hasDelay && r.delay > 0 ? r.delay : 1;
-  if (pal_ping(dest, <i32>count, <i32>(delay * 1000)) < 0) log(LOG_WARN, A("ping could not be started"));
+  if (pal_ping(dest, <i32>count, <i32>(delay * 1000)) < 0) { log(LOG_WARN, A("ping could not be started")); return; }
+  replyPort = -1;
+  if (requestRepliesElsewhere()) { memory.copy(replyAddr, requestReplyAddr, 16); replyPort = requestReplyPort; }
 }
 
 /** The platform's ping is over: the result goes to the NMS. */
@@ -28,6 +35,7 @@ export function onPingDone(sent: u32, received: u32, minMs: u32, meanMs: u32, ma
   store<u32>(result, meanMs, 12); store<u32>(result, maxMs, 16); store<u32>(result, stdevMs, 20);
   done = true;
   asyncReset();
+  if (replyPort >= 0) asyncTo(replyAddr, replyPort);
   asyncAddId(PingResponse.tlv());
   asyncSchedule(0);
 }

@@ -41,6 +41,12 @@ let queryCount = 0;
 let hasQuery = false;
 let asyncDelay: i64 = -1;   // the `a` option in seconds, -1 when absent
 let replyUrl = false;       // an `r` option named where the answer goes
+/** The `r` address and port of the request being handled (copied: url.ts is reused by TLVs such as NMSRedirectRequest). */
+export const replyAddr = memory.data(16);
+export let replyPort: i32 = 0;
+
+/** The request being handled named, with `r`, where its answers go (replyAddr, replyPort). */
+export function requestRepliesElsewhere(): bool { return replyUrl; }
 let multicast = false;
 
 function answer(code: i32): void {
@@ -94,6 +100,8 @@ function parseQuery(): bool {
       if (asyncDelay < 0) return false;
     } else if (key == 0x72) { // "r="
       if (!parseCoapUrl(p + 2, n - 2)) return false;
+      memory.copy(replyAddr, urlAddr, 16);
+      replyPort = urlPort;
       replyUrl = true;
     } else {
       logBegin(); logText(A("unsupported query: ")); logBytes(p, n); logEnd(LOG_DEBUG);
@@ -144,7 +152,7 @@ export function handleRequest(isMulticast: bool): void {
   const deferred = asyncDelay >= 0 || replyUrl || (isPost && coapType != COAP_TYPE_CON);
   if (deferred) {
     asyncReset();
-    if (replyUrl) asyncTo(urlAddr, urlPort);
+    if (replyUrl) asyncTo(replyAddr, replyPort);
     // A CON gets an empty ACK now (RFC 7252 section 5.2.2).
     if (coapType == COAP_TYPE_CON) replyToPeer(coapEmpty(txBuf, TX_CAP, COAP_TYPE_ACK, coapMid));
   }
