@@ -240,6 +240,10 @@ export class AgentHost {
   private boot(): void {
     const { storage } = this.opts;
     const swap = storage.applyPendingBoot();
+    // The power went while the boot loader worked (a storage fault injector
+    // power-cycled the device from inside it): this boot ends here, the next
+    // one is scheduled.
+    if (this.pendingRestart !== null) return;
     let bootedSlot: number | null = null;
     if (!swap.ok) this.log(LogLevel.Error, `boot loader: ${swap.reason}; booting the current image`);
     else bootedSlot = swap.value;

@@ -1,15 +1,17 @@
 // A DeviceStorage wrapper that counts every durable write the agent makes
-// (record writes and erases, slot writes and erases, slot activation) and
+// (record writes and erases, slot writes and erases, slot activation), and
+// the boot loader's swap of an activated image, and
 // can cut the power at write N: that write does not happen, or for a slot
 // write happens torn (only a prefix reaches the flash), and the device loses
 // power there (the onCut hook, typically AgentHost.powerCycle). Until the
 // boot loader runs again every later write is refused, as nothing reaches
-// flash on a dead board. Reads and the boot loader's own work (swap on boot)
-// pass through uncounted: the loader is trusted to be atomic, the agent is
-// what is under test.
+// flash on a dead board. The swap is counted (as the POSIX host's
+// --power-cut-at counts it) so a cut can land between the agent's reboot and
+// the swap; it is atomic, so a cut there means no swap at that boot. Reads,
+// the swap back of a trial boot and installImage pass through uncounted.
 import { fail, StorageError, type DeviceStorage, type StorageResult } from "./storage.ts";
 
-export type DurableWriteKind = "record-write" | "record-erase" | "slot-write" | "slot-erase" | "slot-activate";
+export type DurableWriteKind = "record-write" | "record-erase" | "slot-write" | "slot-erase" | "slot-activate" | "boot-swap";
 
 /** One durable write, as counted (1-based). */
 export interface DurableWrite {
@@ -45,7 +47,7 @@ function emptyTotals(): WriteTotals {
   const zero = () => ({ count: 0, bytes: 0 });
   return {
     count: 0, bytes: 0,
-    byKind: { "record-write": zero(), "record-erase": zero(), "slot-write": zero(), "slot-erase": zero(), "slot-activate": zero() },
+    byKind: { "record-write": zero(), "record-erase": zero(), "slot-write": zero(), "slot-erase": zero(), "slot-activate": zero(), "boot-swap": zero() },
   };
 }
 
@@ -138,6 +140,11 @@ export class FaultStorage implements DeviceStorage {
 
   applyPendingBoot(): StorageResult<number | null> {
     this.dead = false;
+    const pending = this.inner.pendingBoot();
+    if (pending !== null) {
+      const lost = this.count("boot-swap", { slot: pending, bytes: 0 });
+      if (lost) return lost;
+    }
     return this.inner.applyPendingBoot();
   }
 

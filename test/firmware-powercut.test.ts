@@ -1,8 +1,8 @@
 // Power cuts during a firmware download: the real agent on a FaultStorage
 // (host/fault-storage.ts) that loses power at durable write N, for every N
-// across one whole download (transfer, every block, verification, load and
-// the boot into the new image), the write skipped or, for a slot write,
-// torn. After the cut the device power-cycles and a unicast campaign
+// across one whole download (transfer, every block, verification, load, the
+// boot loader's swap and the boot into the new image), the write skipped or,
+// for a slot write, torn. After the cut the device power-cycles and a unicast campaign
 // (host/nms/campaign.ts) carries on until it is done. Then: no block was
 // ever marked received without its data in the slot, the download
 // completes, the device boots the 6.9 file, and what it reports about its
@@ -114,7 +114,10 @@ describe("a power cut at every durable write of a download", () => {
     expect(kinds.filter((k) => k === "slot-write")).toHaveLength(BLOCKS);
     expect(clean.journal.filter((w) => w.kind === "slot-write").reduce((n, w) => n + w.bytes, 0)).toBe(IMAGE_69.length);
     expect(kinds.filter((k) => k === "record-write fwbits")).toHaveLength(BLOCKS);
+    // The activation, then the boot loader's swap at the reboot (both cut in the sweep below).
     expect(kinds).toContain("slot-activate");
+    expect(kinds.indexOf("boot-swap")).toBeGreaterThan(kinds.indexOf("slot-activate"));
+    expect(kinds.filter((k) => k === "boot-swap")).toHaveLength(1);
     // Slot infos and state change together, in one record: a few writes per download, never a mix.
     expect(kinds.filter((k) => k.startsWith("record-write fw") && k !== "record-write fwbits" && k !== "record-write fwmeta")).toEqual([]);
   });

@@ -6,10 +6,9 @@
  * the start of the process: record write, record erase, slot write, slot
  * erase, slot activate, and the boot loader's swap of an activated slot
  * (slots_apply_pending_boot, at a start or a reboot). The swap is atomic
- * (one map file replaced), but the power can still go just before it: the
- * Node host's FaultStorage does not count it, so its sweep never cuts
- * between the agent's reboot and the swap; this one can. At write N the
- * power goes:
+ * (one map file replaced), but the power can still go just before it, so
+ * it is counted (as the Node host's FaultStorage counts it) and a cut can
+ * fall between the agent's reboot and the swap. At write N the power goes:
  *   skip  the write does not happen at all;
  *   torn  a record write leaves what files_write_atomic leaves when the power
  *         fails mid-write (a temporary file holding the first half of the
