@@ -143,7 +143,7 @@ export class FaultStorage implements DeviceStorage {
     const pending = this.inner.pendingBoot();
     if (pending !== null) {
       const lost = this.count("boot-swap", { slot: pending, bytes: 0 });
-      if (lost) return lost;
+      if (lost && !lost.ok) return lost; // the power went: no swap at this boot
     }
     return this.inner.applyPendingBoot();
   }
