@@ -35,6 +35,8 @@ export interface PingBenchOptions {
   /** The log line that says the agent runs (c-host.ts's StartOptions.started). */
   started: RegExp;
   eui64: string;
+  /** A program the host runs under, with its arguments (e.g. setpriv dropping CAP_NET_RAW). */
+  wrapper?: string[];
 }
 
 export interface PingBench {
@@ -87,8 +89,10 @@ export async function startPingBench(o: PingBenchOptions): Promise<PingBench> {
   try {
     // Both hosts take the same flags. --interface lo: where link-local
     // destinations go out (the suite's unroutable one).
-    host = await startHost(o.binary, ["--module", AGENT_WASM, "--config", config, "--bind", "::1", "--port", "0",
-      "--interface", "lo", "--state", join(root, "state"), "--trust-system-time"], { started: o.started, what: o.what });
+    const args = ["--module", AGENT_WASM, "--config", config, "--bind", "::1", "--port", "0",
+      "--interface", "lo", "--state", join(root, "state"), "--trust-system-time"];
+    const [program, ...programArgs] = [...(o.wrapper ?? []), o.binary];
+    host = await startHost(program, [...programArgs, ...args], { started: o.started, what: o.what });
   } catch (e) {
     await close();
     throw e;
