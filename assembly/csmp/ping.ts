@@ -5,7 +5,7 @@ import { PingRequest, PingResponse } from "../generated/csmp";
 import { pal_ping } from "../pal";
 import { ipv6Parse } from "../util/ipv6";
 import { asyncReset, asyncAddId, asyncSchedule, asyncTo } from "./async-answer";
-import { requestRepliesElsewhere, replyAddr as requestReplyAddr, replyPort as requestReplyPort } from "./server";
+import { replyAddr as requestReplyAddr, replyPort as requestReplyPort } from "./server";
 import { log, LOG_WARN } from "../runtime/log";
 
 const dest = memory.data(16);
@@ -25,8 +25,8 @@ export function onPingRequest(r: PingRequest): void {
   const count = r.hasCount && r.count > 0 ? min(r.count, MAX_COUNT) : 5;
   const delay = r.hasDelay && r.delay > 0 ? r.delay : 1;
   if (pal_ping(dest, <i32>count, <i32>(delay * 1000)) < 0) { log(LOG_WARN, A("ping could not be started")); return; }
-  replyPort = -1;
-  if (requestRepliesElsewhere()) { memory.copy(replyAddr, requestReplyAddr, 16); replyPort = requestReplyPort; }
+  replyPort = requestReplyPort;
+  if (replyPort >= 0) memory.copy(replyAddr, requestReplyAddr, 16);
 }
 
 /** The platform's ping is over: the result goes to the NMS. */

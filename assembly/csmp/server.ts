@@ -40,13 +40,13 @@ const queryIds = memory.data(MAX_QUERY_IDS * 8);
 let queryCount = 0;
 let hasQuery = false;
 let asyncDelay: i64 = -1;   // the `a` option in seconds, -1 when absent
-let replyUrl = false;       // an `r` option named where the answer goes
-/** The `r` address and port of the request being handled (copied: url.ts is reused by TLVs such as NMSRedirectRequest). */
+/**
+ * Where the `r` option of the request being handled sends its answers
+ * (replyPort -1: no `r`). Copied: url.ts is reused by TLVs such as
+ * NMSRedirectRequest.
+ */
 export const replyAddr = memory.data(16);
-export let replyPort: i32 = 0;
-
-/** The request being handled named, with `r`, where its answers go (replyAddr, replyPort). */
-export function requestRepliesElsewhere(): bool { return replyUrl; }
+export let replyPort: i32 = -1;
 let multicast = false;
 
 function answer(code: i32): void {
@@ -87,7 +87,7 @@ function parseQuery(): bool {
   queryCount = 0;
   hasQuery = false;
   asyncDelay = -1;
-  replyUrl = false;
+  replyPort = -1;
   let more = coapOptionFirst(COAP_OPT_URI_QUERY);
   while (more) {
     const p = coapOptPtr, n = coapOptLen;
@@ -102,7 +102,6 @@ function parseQuery(): bool {
       if (!parseCoapUrl(p + 2, n - 2)) return false;
       memory.copy(replyAddr, urlAddr, 16);
       replyPort = urlPort;
-      replyUrl = true;
     } else {
       logBegin(); logText(A("unsupported query: ")); logBytes(p, n); logEnd(LOG_DEBUG);
       return false;
@@ -149,10 +148,10 @@ export function handleRequest(isMulticast: bool): void {
   const isPost = coapCode == COAP_CODE_POST;
   // Deferred: answered later by a NON POST to the NMS (the `a`/`r` options;
   // for POSTs also a NON request, which gets no CoAP answer of its own).
-  const deferred = asyncDelay >= 0 || replyUrl || (isPost && coapType != COAP_TYPE_CON);
+  const deferred = asyncDelay >= 0 || replyPort >= 0 || (isPost && coapType != COAP_TYPE_CON);
   if (deferred) {
     asyncReset();
-    if (replyUrl) asyncTo(replyAddr, replyPort);
+    if (replyPort >= 0) asyncTo(replyAddr, replyPort);
     // A CON gets an empty ACK now (RFC 7252 section 5.2.2).
     if (coapType == COAP_TYPE_CON) replyToPeer(coapEmpty(txBuf, TX_CAP, COAP_TYPE_ACK, coapMid));
   }
